@@ -1,5 +1,72 @@
-//! Prefixed, checksummed API keys with peppered hashes, scopes, expiry, rotation with grace, revocation and leak scanning.
+//! API keys for multi-tenant services: prefixed, base62, CRC32-checksummed
+//! keys (`pal_live_…`) whose secret is stored only as a peppered
+//! HMAC-SHA256 (or Argon2id) hash, with tenant scopes, granted permissions,
+//! expiry, IP allow-lists, usage limits, rotation with a grace period,
+//! revocation and leak scanning. The byte layout is specified in
+//! `docs/apikey-format.md`.
 //!
-//! (Work in progress: this crate's issue is open.)
+//! ```
+//! use palisade_apikey::{ApiKeys, KeyFormat, NewKey, Pepper, PepperSet, PublicRejection, VerifyContext};
+//! use palisade_tenancy::{Scope, TenantId, Timestamp};
+//! use std::time::Duration;
+//!
+//! let keys = ApiKeys::in_memory(KeyFormat::new("pal")?, PepperSet::new([Pepper::generate(1)?])?);
+//! let now = Timestamp::from_unix_seconds(1_800_000_000);
+//! let tenant = Scope::tenant(TenantId::new_v7());
+//!
+//! // Issue: the full key is returned once; the store keeps a hash.
+//! let issued = keys.issue(NewKey::new(tenant, "deploy").scopes(["knowledge:*"])?, now)?;
+//! let key = issued.expose_secret();
+//! assert!(keys.format().looks_valid(key));
+//!
+//! // Verify on each request.
+//! let ctx = VerifyContext::new(now).require("knowledge:read");
+//! let who = keys.verify(key, &ctx)?;
+//! assert_eq!(who.scope(), &tenant);
+//! assert_eq!(who.key_principal().to_string(), format!("key:{}", issued.key_id()));
+//!
+//! // Rotate with a one-hour grace: the old key works until then.
+//! let new = keys.rotate(issued.key_id(), Duration::from_secs(3600), now)?;
+//! assert!(keys.verify(key, &ctx).is_ok());
+//! let later = VerifyContext::new(now.saturating_add(Duration::from_secs(3601)));
+//! let refused = keys.verify(key, &later).unwrap_err();
+//! assert_eq!(refused.public(), PublicRejection::KeyInactive);
+//! assert!(keys.verify(new.expose_secret(), &later).is_ok());
+//!
+//! // Find and redact leaked keys in a log line.
+//! let line = format!("auth header was Bearer {}", new.expose_secret());
+//! assert_eq!(keys.format().scan(&line).len(), 1);
+//! assert!(!keys.format().redact(&line).contains(new.expose_secret()));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod base62;
+mod cidr;
+mod error;
+mod format;
+mod hash;
+mod issued;
+mod keyid;
+mod keys;
+mod pepper;
+mod record;
+mod scan;
+mod scopes;
+mod store;
+mod verify;
+
+pub use cidr::Cidr;
+pub use error::{ApiKeyError, ParseError, PublicRejection, Rejection};
+pub use format::{BODY_LEN, Env, FORMAT_VERSION, KeyFormat, MAX_PREFIX_LEN, ParsedKey, SECRET_LEN};
+pub use hash::{Argon2Params, HASH_LABEL, KeyHash};
+pub use issued::{Hashing, IssuedKey, NewKey};
+pub use keyid::{KEY_ID_LEN, KeyId};
+pub use keys::ApiKeys;
+pub use pepper::{MAX_PEPPER_LEN, MIN_PEPPER_LEN, Pepper, PepperSet};
+pub use record::KeyRecord;
+pub use scan::FoundKey;
+pub use scopes::{MAX_SCOPE_PART_LEN, scope_covers, validate_scope};
+pub use store::{KeyEntry, KeyStore, MemoryStore};
+pub use verify::{Verified, VerifyContext};

@@ -1,0 +1,226 @@
+//! Stored key hashes: peppered HMAC-SHA256 (default), Argon2id (PHC
+//! string) and imported plain SHA-256 digests; constant-time comparison.
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use hmac::Mac;
+use palisade_tenancy::Scope;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiKeyError;
+use crate::format::SECRET_LEN;
+use crate::keyid::{KEY_ID_LEN, KeyId};
+use crate::pepper::PepperSet;
+
+/// Domain-separation label that opens every hashed message (format v1).
+pub const HASH_LABEL: &[u8; 19] = b"palisade-apikey/v1\0";
+const MSG_MAX: usize = HASH_LABEL.len() + palisade_tenancy::ScopeBytes::MAX_LEN + KEY_ID_LEN + SECRET_LEN;
+
+/// The hashed message: label ‖ scope context bytes ‖ key id ‖ secret. It
+/// binds the record's tenant scope and key id, so a hash copied onto
+/// another record (another tenant's) never verifies. On the stack.
+pub(crate) struct Message {
+    buf: zeroize::Zeroizing<[u8; MSG_MAX]>,
+    len: usize,
+}
+
+impl Message {
+    pub(crate) fn new(scope: &Scope, id: &KeyId, secret: &[u8; SECRET_LEN]) -> Self {
+        let mut buf = zeroize::Zeroizing::new([0u8; MSG_MAX]);
+        let mut len = 0;
+        let sb = scope.to_context_bytes();
+        for part in [HASH_LABEL.as_slice(), sb.as_slice(), id.as_bytes(), secret] {
+            if let Some(dst) = buf.get_mut(len..len + part.len()) {
+                dst.copy_from_slice(part);
+                len += part.len();
+            }
+        }
+        Self { buf, len }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// Argon2id cost parameters. The default is OWASP's recommendation for
+/// password storage (19 MiB, 2 passes, 1 lane).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Argon2Params {
+    /// Memory in KiB.
+    pub m_cost_kib: u32,
+    /// Passes.
+    pub t_cost: u32,
+    /// Lanes.
+    pub p_cost: u32,
+}
+
+impl Default for Argon2Params {
+    fn default() -> Self {
+        Self { m_cost_kib: 19 * 1024, t_cost: 2, p_cost: 1 }
+    }
+}
+
+impl Argon2Params {
+    fn build(&self) -> Result<Argon2<'static>, ApiKeyError> {
+        let p = argon2::Params::new(self.m_cost_kib, self.t_cost, self.p_cost, Some(32))
+            .map_err(|e| ApiKeyError::Argon2 { reason: format!("invalid parameters: {e}") })?;
+        Ok(Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, p))
+    }
+}
+
+/// How a key's secret is stored. Not secret itself, but `Debug` prints only
+/// the algorithm and pepper version.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "alg", rename_all = "snake_case")]
+pub enum KeyHash {
+    /// HMAC-SHA256 under pepper `pepper_version` of the v1 message
+    /// (label ‖ scope ‖ key id ‖ secret). The default.
+    HmacSha256 {
+        /// Which pepper the MAC was made with.
+        pepper_version: u32,
+        /// The 32-byte MAC (hex in serde).
+        #[serde(with = "hex_32")]
+        mac: [u8; 32],
+    },
+    /// Argon2id PHC string of the v1 message (no pepper).
+    Argon2id {
+        /// `$argon2id$v=19$m=…,t=…,p=…$salt$hash`.
+        phc: String,
+    },
+    /// SHA-256 of the whole presented key text, imported from another
+    /// system (e.g. Unkey). Found by digest, since such keys carry no key id.
+    Sha256Import {
+        /// The 32-byte digest (hex in serde).
+        #[serde(with = "hex_32")]
+        digest: [u8; 32],
+    },
+}
+
+impl core::fmt::Debug for KeyHash {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::HmacSha256 { pepper_version, .. } => write!(f, "HmacSha256(pepper v{pepper_version})"),
+            Self::Argon2id { .. } => f.write_str("Argon2id(..)"),
+            Self::Sha256Import { .. } => f.write_str("Sha256Import(..)"),
+        }
+    }
+}
+
+/// Outcome of checking a secret against a stored hash.
+pub(crate) enum HashCheck {
+    Match,
+    Mismatch,
+    UnknownPepper(u32),
+    Unusable,
+}
+
+impl KeyHash {
+    /// HMAC-SHA256 of `msg` under the current pepper.
+    pub(crate) fn hmac(peppers: &PepperSet, msg: &Message) -> Result<Self, ApiKeyError> {
+        let version = peppers.current_version();
+        let mac = hmac_of(peppers, version, msg).ok_or(ApiKeyError::UnknownPepper { version })?;
+        Ok(Self::HmacSha256 { pepper_version: version, mac })
+    }
+
+    /// Argon2id of `msg` with a fresh 16-byte salt.
+    pub(crate) fn argon2id(params: &Argon2Params, msg: &Message) -> Result<Self, ApiKeyError> {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(ApiKeyError::Random)?;
+        let h = params
+            .build()?
+            .hash_password_with_salt(msg.as_bytes(), &salt)
+            .map_err(|e| ApiKeyError::Argon2 { reason: e.to_string() })?;
+        Ok(Self::Argon2id { phc: h.to_string() })
+    }
+
+    /// Import a SHA-256 digest given as 64 hex characters or 44 characters
+    /// of padded standard base64 (Unkey's stored form).
+    ///
+    /// # Errors
+    /// [`ApiKeyError::Import`] when the text is neither.
+    pub fn sha256_import(encoded: &str) -> Result<Self, ApiKeyError> {
+        let mut digest = [0u8; 32];
+        let ok = match encoded.len() {
+            64 => hex::decode_to_slice(encoded, &mut digest).is_ok(),
+            44 => {
+                use base64ct::Encoding;
+                base64ct::Base64::decode(encoded, &mut digest).is_ok_and(|d| d.len() == 32)
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(ApiKeyError::Import {
+                reason: "expected a SHA-256 digest as 64 hex characters or 44 characters of base64",
+            });
+        }
+        Ok(Self::Sha256Import { digest })
+    }
+
+    /// The pepper version, for HMAC hashes.
+    #[must_use]
+    pub fn pepper_version(&self) -> Option<u32> {
+        match self {
+            Self::HmacSha256 { pepper_version, .. } => Some(*pepper_version),
+            _ => None,
+        }
+    }
+
+    /// Check a parsed key's message (HMAC or Argon2id records).
+    pub(crate) fn check(&self, peppers: &PepperSet, msg: &Message) -> HashCheck {
+        match self {
+            Self::HmacSha256 { pepper_version, mac } => match hmac_of(peppers, *pepper_version, msg) {
+                Some(m) if bool::from(m.ct_eq(mac)) => HashCheck::Match,
+                Some(_) => HashCheck::Mismatch,
+                None => HashCheck::UnknownPepper(*pepper_version),
+            },
+            Self::Argon2id { phc } => {
+                let Ok(parsed) = argon2::PasswordHash::new(phc) else { return HashCheck::Unusable };
+                match Argon2::default().verify_password(msg.as_bytes(), &parsed) {
+                    Ok(()) => HashCheck::Match,
+                    Err(argon2::password_hash::Error::PasswordInvalid) => HashCheck::Mismatch,
+                    Err(_) => HashCheck::Unusable,
+                }
+            }
+            // An imported hash is matched by digest, never by key id: a
+            // Palisade-format key must not verify against one.
+            Self::Sha256Import { .. } => HashCheck::Mismatch,
+        }
+    }
+
+    /// Check the whole presented text against an imported digest.
+    pub(crate) fn check_import(&self, digest: &[u8; 32]) -> HashCheck {
+        match self {
+            Self::Sha256Import { digest: stored } if bool::from(stored.ct_eq(digest)) => HashCheck::Match,
+            _ => HashCheck::Mismatch,
+        }
+    }
+}
+
+/// HMAC-SHA256 of `msg` under pepper `version`, from a cloned pre-keyed state.
+pub(crate) fn hmac_of(peppers: &PepperSet, version: u32, msg: &Message) -> Option<[u8; 32]> {
+    let mut mac = peppers.mac(version)?;
+    mac.update(msg.as_bytes());
+    Some(mac.finalize().into_bytes().into())
+}
+
+/// SHA-256 of the presented text, the lookup key for imported hashes.
+pub(crate) fn sha256(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+mod hex_32 {
+    pub(super) fn serialize<S: serde::Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        let mut out = [0u8; 64];
+        hex::encode_to_slice(v, &mut out).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(core::str::from_utf8(&out).map_err(serde::ser::Error::custom)?)
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let s: std::borrow::Cow<'de, str> = serde::Deserialize::deserialize(d)?;
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s.as_bytes(), &mut out)
+            .map_err(|_| serde::de::Error::custom("expected 64 hex characters"))?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,116 @@
+//! Server-side peppers: versioned HMAC-SHA256 keys held outside the
+//! database, pre-keyed once so each verification only clones a state.
+
+use hmac::{Hmac, KeyInit};
+use secrecy::{ExposeSecret, SecretSlice};
+use sha2::Sha256;
+
+use crate::error::ApiKeyError;
+
+/// Shortest accepted pepper, in bytes (the HMAC-SHA256 output size).
+pub const MIN_PEPPER_LEN: usize = 32;
+/// Longest accepted pepper, in bytes (one SHA-256 block: longer keys would be hashed first).
+pub const MAX_PEPPER_LEN: usize = 64;
+
+/// One version of the server-side pepper: the HMAC key under which key
+/// secrets are hashed. Keep it outside the database (a secrets manager or
+/// KMS-unwrapped file), so a dump of the key records alone cannot be used
+/// to test guesses. `Debug` shows only the version.
+pub struct Pepper {
+    version: u32,
+    secret: SecretSlice<u8>,
+}
+
+impl Pepper {
+    /// A pepper of `version` from 32–64 secret bytes.
+    ///
+    /// # Errors
+    /// [`ApiKeyError::Pepper`] when the length is outside 32–64 bytes.
+    pub fn new(version: u32, secret: SecretSlice<u8>) -> Result<Self, ApiKeyError> {
+        let len = secret.expose_secret().len();
+        if !(MIN_PEPPER_LEN..=MAX_PEPPER_LEN).contains(&len) {
+            return Err(ApiKeyError::Pepper { reason: "a pepper must be 32 to 64 random bytes" });
+        }
+        Ok(Self { version, secret })
+    }
+
+    /// A fresh random 32-byte pepper of `version`.
+    ///
+    /// # Errors
+    /// [`ApiKeyError::Random`] when the OS random source fails.
+    pub fn generate(version: u32) -> Result<Self, ApiKeyError> {
+        let mut b = vec![0u8; MIN_PEPPER_LEN];
+        getrandom::fill(&mut b).map_err(ApiKeyError::Random)?;
+        Ok(Self { version, secret: SecretSlice::from(b) })
+    }
+
+    /// The version stored in records hashed under this pepper.
+    #[must_use]
+    pub const fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+impl core::fmt::Debug for Pepper {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Pepper(v{}, <redacted>)", self.version)
+    }
+}
+
+/// A pre-keyed HMAC state: the key is absorbed once; each use clones it.
+/// With `hmac`'s `zeroize` feature the state is wiped when dropped.
+struct Keyed {
+    version: u32,
+    mac: Hmac<Sha256>,
+}
+
+/// All pepper versions a service still accepts. New keys (and rehashes)
+/// use the highest version; older versions keep verifying until their keys
+/// are rehashed (see `docs/apikey-format.md`, "Pepper rotation").
+pub struct PepperSet {
+    keyed: Vec<Keyed>,
+    current: usize,
+}
+
+impl PepperSet {
+    /// A set from one or more peppers.
+    ///
+    /// # Errors
+    /// [`ApiKeyError::Pepper`] when `peppers` is empty or two share a version.
+    pub fn new(peppers: impl IntoIterator<Item = Pepper>) -> Result<Self, ApiKeyError> {
+        let mut keyed: Vec<Keyed> = Vec::new();
+        for p in peppers {
+            if keyed.iter().any(|k| k.version == p.version) {
+                return Err(ApiKeyError::Pepper { reason: "two peppers share a version number" });
+            }
+            let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(p.secret.expose_secret())
+                .map_err(|_| ApiKeyError::Pepper { reason: "the HMAC key was refused" })?;
+            keyed.push(Keyed { version: p.version, mac });
+        }
+        let current = keyed
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, k)| k.version)
+            .map(|(i, _)| i)
+            .ok_or(ApiKeyError::Pepper { reason: "configure at least one pepper" })?;
+        Ok(Self { keyed, current })
+    }
+
+    /// The version new keys are hashed under (the highest configured).
+    #[must_use]
+    pub fn current_version(&self) -> u32 {
+        self.keyed.get(self.current).map_or(0, |k| k.version)
+    }
+
+    /// A clone of the pre-keyed HMAC state of `version`.
+    pub(crate) fn mac(&self, version: u32) -> Option<Hmac<Sha256>> {
+        self.keyed.iter().find(|k| k.version == version).map(|k| k.mac.clone())
+    }
+}
+
+impl core::fmt::Debug for PepperSet {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let versions: Vec<u32> = self.keyed.iter().map(|k| k.version).collect();
+        write!(f, "PepperSet(versions {versions:?}, current v{}, <redacted>)", self.current_version())
+    }
+}
