@@ -43,13 +43,17 @@ pub enum TenancyError {
         position: usize,
     },
     /// The first character of an id body encodes more than 128 bits.
-    #[error("invalid {kind} id: the first character after `_` must be `0`-`7` (the id would exceed 128 bits)")]
+    #[error(
+        "invalid {kind} id: the first character after `_` must be `0`-`7` (the id would exceed 128 bits)"
+    )]
     IdOverflow {
         /// The id type.
         kind: &'static str,
     },
     /// A scope string was not `ten_…` or `ten_…/prj_…`.
-    #[error("invalid scope `{input}`: expected `ten_<26 chars>` or `ten_<26 chars>/prj_<26 chars>`")]
+    #[error(
+        "invalid scope `{input}`: expected `ten_<26 chars>` or `ten_<26 chars>/prj_<26 chars>`"
+    )]
     ScopeSyntax {
         /// The input (at most 80 characters of it).
         input: String,

@@ -12,7 +12,10 @@ const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 pub(crate) const BODY_LEN: usize = 26;
 
 /// Decode table: byte → 5-bit value, or 0xff when the byte is not in the alphabet.
-#[expect(clippy::indexing_slicing, reason = "evaluated at compile time: a bad index fails the build")]
+#[expect(
+    clippy::indexing_slicing,
+    reason = "evaluated at compile time: a bad index fails the build"
+)]
 const DECODE: [u8; 256] = {
     let mut t = [0xffu8; 256];
     let mut i = 0;
@@ -59,30 +62,46 @@ pub(crate) fn encode_bytes(bytes: &[u8]) -> String {
 
 /// True when every byte is in the base32 alphabet.
 pub(crate) fn is_base32(s: &str) -> bool {
-    s.bytes().all(|b| DECODE.get(usize::from(b)).is_some_and(|&d| d != 0xff))
+    s.bytes()
+        .all(|b| DECODE.get(usize::from(b)).is_some_and(|&d| d != 0xff))
 }
 
 /// Parse `{prefix}_{26 chars}` into 128 bits.
 pub(crate) fn parse_prefixed(kind: &'static str, prefix: &'static str, s: &str) -> Result<u128> {
     let Some((found, body)) = s.split_once('_') else {
-        return Err(TenancyError::IdPrefix { kind, expected: prefix, found: clip(s, 16) });
+        return Err(TenancyError::IdPrefix {
+            kind,
+            expected: prefix,
+            found: clip(s, 16),
+        });
     };
     if found != prefix {
-        return Err(TenancyError::IdPrefix { kind, expected: prefix, found: clip(found, 16) });
+        return Err(TenancyError::IdPrefix {
+            kind,
+            expected: prefix,
+            found: clip(found, 16),
+        });
     }
     decode_body(kind, body, prefix.len() + 1)
 }
 
 fn decode_body(kind: &'static str, body: &str, offset: usize) -> Result<u128> {
     if body.len() != BODY_LEN {
-        return Err(TenancyError::IdLength { kind, found: body.chars().count() });
+        return Err(TenancyError::IdLength {
+            kind,
+            found: body.chars().count(),
+        });
     }
     let mut v: u128 = 0;
     for (i, b) in body.bytes().enumerate() {
         let d = DECODE.get(usize::from(b)).copied().unwrap_or(0xff);
         if d == 0xff {
             let found = body.get(i..).and_then(|r| r.chars().next()).unwrap_or('?');
-            return Err(TenancyError::IdCharacter { kind, found, position: offset + i });
+            return Err(TenancyError::IdCharacter {
+                kind,
+                found,
+                position: offset + i,
+            });
         }
         if i == 0 && d > 7 {
             return Err(TenancyError::IdOverflow { kind });

@@ -43,7 +43,9 @@ pub use error::{Result, TenancyError};
 pub use id::{ProjectId, TenantId};
 pub use namespace::{MAX_NAMESPACE_LEN, MAX_PURPOSE_LEN, Namespace, NamespaceKey};
 pub use principal::{MAX_PRINCIPAL_ID_LEN, Principal, PrincipalKind};
-pub use retention::{MAX_RETENTION_DAYS, RecordKind, Retention, RetentionDecision, RetentionPolicy};
+pub use retention::{
+    MAX_RETENTION_DAYS, RecordKind, Retention, RetentionDecision, RetentionPolicy,
+};
 pub use scope::{SCOPE_BYTES_VERSION, Scope, ScopeBytes};
 pub use scoped::{Scoped, filter_visible, filter_visible_ref};
 pub use time::Timestamp;

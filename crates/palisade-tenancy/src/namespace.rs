@@ -67,15 +67,27 @@ impl core::fmt::Debug for NamespaceKey {
 }
 
 fn validate_purpose(purpose: &str) -> Result<()> {
-    let bad = |reason| TenancyError::Namespace { input: clip(purpose, 80), reason };
+    let bad = |reason| TenancyError::Namespace {
+        input: clip(purpose, 80),
+        reason,
+    };
     if purpose.is_empty() || purpose.len() > MAX_PURPOSE_LEN {
         return Err(bad("the purpose must be 1 to 9 bytes"));
     }
-    if !purpose.bytes().next().is_some_and(|b| b.is_ascii_lowercase()) {
+    if !purpose
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase())
+    {
         return Err(bad("the purpose must start with `a-z`"));
     }
-    if !purpose.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
-        return Err(bad("the purpose may only hold `a-z 0-9` (no `_`, which separates the parts)"));
+    if !purpose
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        return Err(bad(
+            "the purpose may only hold `a-z 0-9` (no `_`, which separates the parts)",
+        ));
     }
     Ok(())
 }
@@ -91,12 +103,23 @@ impl Namespace {
         let mut name = String::with_capacity(MAX_NAMESPACE_LEN);
         name.push_str(purpose);
         name.push('_');
-        name.extend(encode_u128(scope.tenant_id().as_uuid().as_u128()).iter().map(|&b| char::from(b)));
+        name.extend(
+            encode_u128(scope.tenant_id().as_uuid().as_u128())
+                .iter()
+                .map(|&b| char::from(b)),
+        );
         if let Some(p) = scope.project_id() {
             name.push('_');
-            name.extend(encode_u128(p.as_uuid().as_u128()).iter().map(|&b| char::from(b)));
+            name.extend(
+                encode_u128(p.as_uuid().as_u128())
+                    .iter()
+                    .map(|&b| char::from(b)),
+            );
         }
-        Ok(Self { name, purpose_len: purpose.len() })
+        Ok(Self {
+            name,
+            purpose_len: purpose.len(),
+        })
     }
 
     /// The opaque form `{purpose}_{HMAC-SHA256(key, …) truncated to 160 bits}`.
@@ -108,8 +131,13 @@ impl Namespace {
     /// As [`Namespace::transparent`].
     pub fn opaque(scope: &Scope, purpose: &str, key: &NamespaceKey) -> Result<Self> {
         validate_purpose(purpose)?;
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.0.expose_secret())
-            .map_err(|_| TenancyError::Namespace { input: String::new(), reason: "bad HMAC key length" })?;
+        let mut mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(key.0.expose_secret()).map_err(|_| {
+                TenancyError::Namespace {
+                    input: String::new(),
+                    reason: "bad HMAC key length",
+                }
+            })?;
         mac.update(OPAQUE_DOMAIN);
         mac.update(&[u8::try_from(purpose.len()).unwrap_or(u8::MAX)]);
         mac.update(purpose.as_bytes());
@@ -119,7 +147,10 @@ impl Namespace {
         name.push_str(purpose);
         name.push('_');
         name.push_str(&encode_bytes(tag.get(..20).unwrap_or_default()));
-        Ok(Self { name, purpose_len: purpose.len() })
+        Ok(Self {
+            name,
+            purpose_len: purpose.len(),
+        })
     }
 
     /// The name.
@@ -177,8 +208,13 @@ impl core::str::FromStr for Namespace {
     /// opaque form is checked for shape only: verifying it needs the scope and
     /// key, by calling [`Namespace::opaque`] and comparing.
     fn from_str(s: &str) -> Result<Self> {
-        let bad = |reason| TenancyError::Namespace { input: clip(s, 80), reason };
-        let (purpose, rest) = s.split_once('_').ok_or_else(|| bad("expected `purpose_…`"))?;
+        let bad = |reason| TenancyError::Namespace {
+            input: clip(s, 80),
+            reason,
+        };
+        let (purpose, rest) = s
+            .split_once('_')
+            .ok_or_else(|| bad("expected `purpose_…`"))?;
         validate_purpose(purpose)?;
         let ok = match rest.split_once('_') {
             None if rest.len() == OPAQUE_LEN => is_base32(rest),
@@ -193,6 +229,9 @@ impl core::str::FromStr for Namespace {
                 "after `purpose_` expected a 26-character tenant id, tenant and project ids joined by `_`, or 32 opaque characters",
             ));
         }
-        Ok(Self { name: s.to_owned(), purpose_len: purpose.len() })
+        Ok(Self {
+            name: s.to_owned(),
+            purpose_len: purpose.len(),
+        })
     }
 }

@@ -83,7 +83,10 @@ impl Principal {
             input: clip(&format!("{}:{id}", kind.as_str()), 80),
             reason,
         })?;
-        Ok(Self { kind, id: id.into() })
+        Ok(Self {
+            kind,
+            id: id.into(),
+        })
     }
 
     /// A user principal (`user:{id}`).
@@ -138,7 +141,10 @@ fn validate_id(id: &str) -> core::result::Result<(), &'static str> {
     if id.len() > MAX_PRINCIPAL_ID_LEN {
         return Err("the id after `:` is longer than 128 bytes");
     }
-    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@' | b'+')) {
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@' | b'+'))
+    {
         return Err("the id may only hold `A-Z a-z 0-9 . _ - @ +`");
     }
     Ok(())
@@ -160,13 +166,20 @@ impl core::str::FromStr for Principal {
     type Err = TenancyError;
 
     fn from_str(s: &str) -> Result<Self> {
-        let bad = |reason| TenancyError::Principal { input: clip(s, 80), reason };
-        let (prefix, id) =
-            s.split_once(':').ok_or_else(|| bad("expected `kind:id` with kind `user`, `key`, `staff` or `service`"))?;
+        let bad = |reason| TenancyError::Principal {
+            input: clip(s, 80),
+            reason,
+        };
+        let (prefix, id) = s.split_once(':').ok_or_else(|| {
+            bad("expected `kind:id` with kind `user`, `key`, `staff` or `service`")
+        })?;
         let kind = PrincipalKind::from_prefix(prefix)
             .ok_or_else(|| bad("unknown kind: use `user`, `key`, `staff` or `service`"))?;
         validate_id(id).map_err(bad)?;
-        Ok(Self { kind, id: id.into() })
+        Ok(Self {
+            kind,
+            id: id.into(),
+        })
     }
 }
 

@@ -29,7 +29,9 @@ impl RecordKind {
         let ok = !name.is_empty()
             && name.len() <= 64
             && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
+            && name.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+            });
         if !ok {
             return Err(TenancyError::Retention {
                 input: clip(name, 80),
@@ -89,16 +91,23 @@ impl core::fmt::Display for Retention {
 impl core::str::FromStr for Retention {
     type Err = TenancyError;
     fn from_str(s: &str) -> Result<Self> {
-        let bad = |reason| TenancyError::Retention { input: clip(s, 80), reason };
+        let bad = |reason| TenancyError::Retention {
+            input: clip(s, 80),
+            reason,
+        };
         match s {
             "never" => Ok(Self::Never),
             "forever" => Ok(Self::Forever),
             _ => {
-                let n = s.strip_suffix('d').ok_or_else(|| bad("expected `never`, `forever` or `{N}d`, e.g. `30d`"))?;
+                let n = s
+                    .strip_suffix('d')
+                    .ok_or_else(|| bad("expected `never`, `forever` or `{N}d`, e.g. `30d`"))?;
                 if n.is_empty() || n.len() > 5 || !n.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(bad("expected `never`, `forever` or `{N}d`, e.g. `30d`"));
                 }
-                let days: u32 = n.parse().map_err(|_| bad("the number of days is not a number"))?;
+                let days: u32 = n
+                    .parse()
+                    .map_err(|_| bad("the number of days is not a number"))?;
                 if days == 0 {
                     return Err(bad("`0d` is ambiguous: write `never` to store nothing"));
                 }
@@ -168,7 +177,10 @@ impl Default for RetentionPolicy {
             (RecordKind::AUDIT, Retention::Forever),
             (RecordKind::LOG, Retention::Days(30)),
         ]);
-        Self { default: Retention::Never, kinds }
+        Self {
+            default: Retention::Never,
+            kinds,
+        }
     }
 }
 
@@ -200,7 +212,12 @@ impl RetentionPolicy {
     /// `created_at` in the future (clock skew between writers) counts as age
     /// zero: it is kept, never purged early.
     #[must_use]
-    pub fn decide(&self, kind: &RecordKind, created_at: Timestamp, now: Timestamp) -> RetentionDecision {
+    pub fn decide(
+        &self,
+        kind: &RecordKind,
+        created_at: Timestamp,
+        now: Timestamp,
+    ) -> RetentionDecision {
         match self.rule(kind) {
             Retention::Never => RetentionDecision::NeverStore,
             Retention::Forever => RetentionDecision::Keep { purge_at: None },
@@ -209,7 +226,9 @@ impl RetentionPolicy {
                 if now >= purge_at {
                     RetentionDecision::Purge
                 } else {
-                    RetentionDecision::Keep { purge_at: Some(purge_at) }
+                    RetentionDecision::Keep {
+                        purge_at: Some(purge_at),
+                    }
                 }
             }
         }
@@ -221,7 +240,9 @@ mod retention_str {
     pub(super) fn serialize<S: serde::Serializer>(r: &Retention, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(r)
     }
-    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Retention, D::Error> {
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Retention, D::Error> {
         let s: std::borrow::Cow<'de, str> = serde::Deserialize::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
     }

@@ -35,13 +35,19 @@ impl Scope {
     /// The whole of `tenant`.
     #[must_use]
     pub const fn tenant(tenant: TenantId) -> Self {
-        Self { tenant, project: None }
+        Self {
+            tenant,
+            project: None,
+        }
     }
 
     /// One project of `tenant`.
     #[must_use]
     pub const fn project(tenant: TenantId, project: ProjectId) -> Self {
-        Self { tenant, project: Some(project) }
+        Self {
+            tenant,
+            project: Some(project),
+        }
     }
 
     /// The tenant this scope belongs to.
@@ -129,7 +135,9 @@ impl Scope {
     /// [`TenancyError::ScopeSyntax`] when the bytes are not exactly one of the
     /// two layouts.
     pub fn from_context_bytes(bytes: &[u8]) -> Result<Self> {
-        let bad = || TenancyError::ScopeSyntax { input: format!("<{} context bytes>", bytes.len()) };
+        let bad = || TenancyError::ScopeSyntax {
+            input: format!("<{} context bytes>", bytes.len()),
+        };
         let tenant_bytes = |r: Option<&[u8]>| -> Result<TenantId> {
             let arr: [u8; 16] = r.and_then(|s| s.try_into().ok()).ok_or_else(bad)?;
             Ok(TenantId::from_bytes(arr))
@@ -140,8 +148,10 @@ impl Scope {
             }
             (Some(&SCOPE_BYTES_VERSION), Some(&KIND_PROJECT), 34) => {
                 let t = tenant_bytes(bytes.get(2..18))?;
-                let p: [u8; 16] =
-                    bytes.get(18..34).and_then(|s| s.try_into().ok()).ok_or_else(bad)?;
+                let p: [u8; 16] = bytes
+                    .get(18..34)
+                    .and_then(|s| s.try_into().ok())
+                    .ok_or_else(bad)?;
                 Ok(Self::project(t, ProjectId::from_bytes(p)))
             }
             _ => Err(bad()),
@@ -204,9 +214,10 @@ impl core::str::FromStr for Scope {
         let bad = || TenancyError::ScopeSyntax { input: clip(s, 80) };
         match s.split_once('/') {
             None => Ok(Self::tenant(s.parse().map_err(|_| bad())?)),
-            Some((t, p)) => {
-                Ok(Self::project(t.parse().map_err(|_| bad())?, p.parse().map_err(|_| bad())?))
-            }
+            Some((t, p)) => Ok(Self::project(
+                t.parse().map_err(|_| bad())?,
+                p.parse().map_err(|_| bad())?,
+            )),
         }
     }
 }

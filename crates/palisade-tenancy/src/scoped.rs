@@ -55,7 +55,10 @@ impl<T> Scoped<T> {
         if self.is_visible_to(accessor) {
             Ok(())
         } else {
-            Err(TenancyError::CrossTenant { owner: self.owner, accessor: *accessor })
+            Err(TenancyError::CrossTenant {
+                owner: self.owner,
+                accessor: *accessor,
+            })
         }
     }
 
@@ -93,13 +96,19 @@ impl<T> Scoped<T> {
     /// result is still owned by the same scope.
     #[must_use]
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Scoped<U> {
-        Scoped { owner: self.owner, value: f(self.value) }
+        Scoped {
+            owner: self.owner,
+            value: f(self.value),
+        }
     }
 
     /// A `Scoped` that borrows the value.
     #[must_use]
     pub const fn as_ref(&self) -> Scoped<&T> {
-        Scoped { owner: self.owner, value: &self.value }
+        Scoped {
+            owner: self.owner,
+            value: &self.value,
+        }
     }
 
     /// A `Debug` view that does print the value: for tests and deliberate
@@ -117,13 +126,19 @@ struct Unredacted<'a, T>(&'a Scoped<T>);
 
 impl<T: core::fmt::Debug> core::fmt::Debug for Unredacted<'_, T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Scoped").field("owner", &self.0.owner).field("value", &self.0.value).finish()
+        f.debug_struct("Scoped")
+            .field("owner", &self.0.owner)
+            .field("value", &self.0.value)
+            .finish()
     }
 }
 
 impl<T> core::fmt::Debug for Scoped<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Scoped").field("owner", &self.owner).field("value", &"<redacted>").finish()
+        f.debug_struct("Scoped")
+            .field("owner", &self.owner)
+            .field("value", &"<redacted>")
+            .finish()
     }
 }
 
@@ -142,14 +157,23 @@ where
     I: IntoIterator<Item = Scoped<T>>,
     I::IntoIter: 's,
 {
-    items.into_iter().filter(move |s| s.is_visible_to(accessor)).map(|s| s.value)
+    items
+        .into_iter()
+        .filter(move |s| s.is_visible_to(accessor))
+        .map(|s| s.value)
 }
 
 /// Borrowing form of [`filter_visible`]: references to the values `accessor` may see.
-pub fn filter_visible_ref<'a, T: 'a, I>(items: I, accessor: &'a Scope) -> impl Iterator<Item = &'a T> + 'a
+pub fn filter_visible_ref<'a, T: 'a, I>(
+    items: I,
+    accessor: &'a Scope,
+) -> impl Iterator<Item = &'a T> + 'a
 where
     I: IntoIterator<Item = &'a Scoped<T>>,
     I::IntoIter: 'a,
 {
-    items.into_iter().filter(move |s| s.is_visible_to(accessor)).map(|s| &s.value)
+    items
+        .into_iter()
+        .filter(move |s| s.is_visible_to(accessor))
+        .map(|s| &s.value)
 }

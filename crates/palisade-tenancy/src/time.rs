@@ -83,7 +83,10 @@ impl Timestamp {
     /// `self + days × 86 400 s` (days are always 86 400 s), saturating.
     #[must_use]
     pub const fn saturating_add_days(&self, days: u32) -> Self {
-        Self(self.0.saturating_add((days as i64).saturating_mul(MS_PER_DAY)))
+        Self(
+            self.0
+                .saturating_add((days as i64).saturating_mul(MS_PER_DAY)),
+        )
     }
 
     /// How long after `earlier` this instant is, or `None` when it is before.
@@ -148,7 +151,13 @@ impl core::fmt::Display for Timestamp {
         let (y, m, d) = civil_from_days(days);
         let secs = ms_of_day / 1000;
         let ms = ms_of_day % 1000;
-        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)?;
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )?;
         if ms != 0 {
             write!(f, ".{ms:03}")?;
         }
@@ -166,14 +175,20 @@ fn digits(s: &[u8]) -> Option<i64> {
     if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(s.iter().fold(0i64, |acc, &b| acc * 10 + i64::from(b - b'0')))
+    Some(
+        s.iter()
+            .fold(0i64, |acc, &b| acc * 10 + i64::from(b - b'0')),
+    )
 }
 
 impl core::str::FromStr for Timestamp {
     type Err = TenancyError;
 
     fn from_str(s: &str) -> Result<Self> {
-        let bad = |reason| TenancyError::Timestamp { input: clip(s, 80), reason };
+        let bad = |reason| TenancyError::Timestamp {
+            input: clip(s, 80),
+            reason,
+        };
         let b = s.as_bytes();
         const SHAPE: &str = "expected RFC 3339 `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`";
         if b.len() < 20 || b.len() > 35 {
@@ -184,16 +199,23 @@ impl core::str::FromStr for Timestamp {
         if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
             return Err(bad(SHAPE));
         }
-        let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) =
-            (field(0..4), field(5..7), field(8..10), field(11..13), field(14..16), field(17..19))
-        else {
+        let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = (
+            field(0..4),
+            field(5..7),
+            field(8..10),
+            field(11..13),
+            field(14..16),
+            field(17..19),
+        ) else {
             return Err(bad(SHAPE));
         };
         if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) {
             return Err(bad("no such calendar date"));
         }
         if h > 23 || mi > 59 || sec > 59 {
-            return Err(bad("hour must be 00-23, minute and second 00-59 (leap seconds are not accepted)"));
+            return Err(bad(
+                "hour must be 00-23, minute and second 00-59 (leap seconds are not accepted)",
+            ));
         }
         let mut i = 19;
         let mut ms = 0i64;
@@ -207,15 +229,22 @@ impl core::str::FromStr for Timestamp {
             if n == 0 || n > 9 {
                 return Err(bad("the fraction of a second must have 1 to 9 digits"));
             }
-            let frac = b.get(start..end.min(start + 3)).and_then(digits).ok_or_else(|| bad(SHAPE))?;
+            let frac = b
+                .get(start..end.min(start + 3))
+                .and_then(digits)
+                .ok_or_else(|| bad(SHAPE))?;
             ms = frac * 10i64.pow(3u32.saturating_sub(u32::try_from(n).unwrap_or(3)));
             i = end;
         }
         let offset_min = match b.get(i..) {
             Some(b"Z" | b"z") => 0,
-            Some([sign @ (b'+' | b'-'), rest @ ..]) if rest.len() == 5 && rest.get(2) == Some(&b':') => {
-                let (Some(oh), Some(om)) = (rest.get(0..2).and_then(digits), rest.get(3..5).and_then(digits))
-                else {
+            Some([sign @ (b'+' | b'-'), rest @ ..])
+                if rest.len() == 5 && rest.get(2) == Some(&b':') =>
+            {
+                let (Some(oh), Some(om)) = (
+                    rest.get(0..2).and_then(digits),
+                    rest.get(3..5).and_then(digits),
+                ) else {
                     return Err(bad(SHAPE));
                 };
                 if oh > 23 || om > 59 {

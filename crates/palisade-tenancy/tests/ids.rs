@@ -12,23 +12,51 @@ fn known_answer_text_forms() {
     assert_eq!(t.to_string(), "ten_01h2e8kqvbfwea724h75qc655w");
     let p = ProjectId::from_uuid(u);
     assert_eq!(p.to_string(), "prj_01h2e8kqvbfwea724h75qc655w");
-    assert_eq!(TenantId::from_bytes([0; 16]).to_string(), "ten_00000000000000000000000000");
-    assert_eq!(TenantId::from_bytes([0xff; 16]).to_string(), "ten_7zzzzzzzzzzzzzzzzzzzzzzzzz");
+    assert_eq!(
+        TenantId::from_bytes([0; 16]).to_string(),
+        "ten_00000000000000000000000000"
+    );
+    assert_eq!(
+        TenantId::from_bytes([0xff; 16]).to_string(),
+        "ten_7zzzzzzzzzzzzzzzzzzzzzzzzz"
+    );
 }
 
 #[test]
 fn wrong_prefix_is_rejected_and_types_do_not_mix() {
     let t = TenantId::from_bytes([1; 16]).to_string();
     let err = t.parse::<ProjectId>().unwrap_err();
-    assert!(matches!(err, TenancyError::IdPrefix { expected: "prj", .. }), "{err}");
-    assert!(matches!("no-underscore".parse::<TenantId>(), Err(TenancyError::IdPrefix { .. })));
-    assert!(matches!("TEN_00000000000000000000000000".parse::<TenantId>(), Err(TenancyError::IdPrefix { .. })));
+    assert!(
+        matches!(
+            err,
+            TenancyError::IdPrefix {
+                expected: "prj",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(matches!(
+        "no-underscore".parse::<TenantId>(),
+        Err(TenancyError::IdPrefix { .. })
+    ));
+    assert!(matches!(
+        "TEN_00000000000000000000000000".parse::<TenantId>(),
+        Err(TenancyError::IdPrefix { .. })
+    ));
 }
 
 #[test]
 fn wrong_length_is_rejected() {
-    for s in ["ten_", "ten_0000000000000000000000000", "ten_000000000000000000000000000"] {
-        assert!(matches!(s.parse::<TenantId>(), Err(TenancyError::IdLength { .. })), "{s}");
+    for s in [
+        "ten_",
+        "ten_0000000000000000000000000",
+        "ten_000000000000000000000000000",
+    ] {
+        assert!(
+            matches!(s.parse::<TenantId>(), Err(TenancyError::IdLength { .. })),
+            "{s}"
+        );
     }
 }
 
@@ -51,12 +79,18 @@ fn bad_characters_are_rejected_with_position() {
 
 #[test]
 fn overflowing_first_character_is_rejected() {
-    assert!(matches!("ten_80000000000000000000000000".parse::<TenantId>(), Err(TenancyError::IdOverflow { .. })));
+    assert!(matches!(
+        "ten_80000000000000000000000000".parse::<TenantId>(),
+        Err(TenancyError::IdOverflow { .. })
+    ));
 }
 
 #[test]
 fn error_messages_say_what_to_fix() {
-    let e = "prj_00000000000000000000000000".parse::<TenantId>().unwrap_err().to_string();
+    let e = "prj_00000000000000000000000000"
+        .parse::<TenantId>()
+        .unwrap_err()
+        .to_string();
     assert_eq!(e, "invalid tenant id: expected prefix `ten_`, found `prj`");
 }
 
@@ -78,15 +112,44 @@ fn new_ids_are_distinct() {
 
 #[test]
 fn principals() {
-    for ok in ["user:alice@example.com", "key:k_0123", "staff:bob", "service:billing-sync", "user:a+b.c_d-e"] {
+    for ok in [
+        "user:alice@example.com",
+        "key:k_0123",
+        "staff:bob",
+        "service:billing-sync",
+        "user:a+b.c_d-e",
+    ] {
         let p: Principal = ok.parse().unwrap();
         assert_eq!(p.to_string(), ok);
     }
-    assert_eq!(Principal::staff("bob").unwrap().kind(), PrincipalKind::Staff);
-    assert_eq!(Principal::service("x").unwrap().kind(), PrincipalKind::Service);
-    assert_eq!(Principal::api_key("k1").unwrap().kind(), PrincipalKind::ApiKey);
-    for bad in ["alice", "robot:x", "user:", "user:a b", "user:a:b", ":x", &format!("user:{}", "a".repeat(129))] {
-        assert!(matches!(bad.parse::<Principal>(), Err(TenancyError::Principal { .. })), "{bad}");
+    assert_eq!(
+        Principal::staff("bob").unwrap().kind(),
+        PrincipalKind::Staff
+    );
+    assert_eq!(
+        Principal::service("x").unwrap().kind(),
+        PrincipalKind::Service
+    );
+    assert_eq!(
+        Principal::api_key("k1").unwrap().kind(),
+        PrincipalKind::ApiKey
+    );
+    for bad in [
+        "alice",
+        "robot:x",
+        "user:",
+        "user:a b",
+        "user:a:b",
+        ":x",
+        &format!("user:{}", "a".repeat(129)),
+    ] {
+        assert!(
+            matches!(
+                bad.parse::<Principal>(),
+                Err(TenancyError::Principal { .. })
+            ),
+            "{bad}"
+        );
     }
     assert!(Principal::user("").is_err());
     assert!(Principal::user(&"a".repeat(128)).is_ok());
@@ -137,17 +200,32 @@ fn timestamps_reject_nonsense() {
         "+026-01-01T00:00:00Z",
         "2026-01-01T00:00:00Zjunk",
     ] {
-        assert!(matches!(bad.parse::<Timestamp>(), Err(TenancyError::Timestamp { .. })), "{bad}");
+        assert!(
+            matches!(
+                bad.parse::<Timestamp>(),
+                Err(TenancyError::Timestamp { .. })
+            ),
+            "{bad}"
+        );
     }
 }
 
 #[test]
 fn timestamp_arithmetic_saturates() {
     assert_eq!(Timestamp::MAX.saturating_add_days(1), Timestamp::MAX);
-    assert_eq!(Timestamp::MAX.saturating_add(core::time::Duration::from_secs(1)), Timestamp::MAX);
-    assert_eq!(Timestamp::MIN.saturating_sub(core::time::Duration::from_secs(1)), Timestamp::MIN);
+    assert_eq!(
+        Timestamp::MAX.saturating_add(core::time::Duration::from_secs(1)),
+        Timestamp::MAX
+    );
+    assert_eq!(
+        Timestamp::MIN.saturating_sub(core::time::Duration::from_secs(1)),
+        Timestamp::MIN
+    );
     let a = Timestamp::from_unix_seconds(10);
-    assert_eq!(a.duration_since(Timestamp::EPOCH), Some(core::time::Duration::from_secs(10)));
+    assert_eq!(
+        a.duration_since(Timestamp::EPOCH),
+        Some(core::time::Duration::from_secs(10))
+    );
     assert_eq!(Timestamp::EPOCH.duration_since(a), None);
     assert_eq!(Timestamp::from_unix_millis(-1).unix_seconds(), -1);
     assert!(Timestamp::now() > "2020-01-01T00:00:00Z".parse().unwrap());

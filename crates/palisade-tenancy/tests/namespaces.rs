@@ -7,16 +7,26 @@ fn valid_store_name(s: &str) -> bool {
     (3..=63).contains(&s.len())
         && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
         && !s.ends_with('_')
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 #[test]
 fn known_answers() {
-    let t = TenantId::from_uuid(uuid::Uuid::parse_str("01889c89-df6b-7f1c-a388-91396ec314bc").unwrap());
+    let t =
+        TenantId::from_uuid(uuid::Uuid::parse_str("01889c89-df6b-7f1c-a388-91396ec314bc").unwrap());
     let p = ProjectId::from_bytes([0; 16]);
-    assert_eq!(Namespace::transparent(&Scope::tenant(t), "vec").unwrap().as_str(), "vec_01h2e8kqvbfwea724h75qc655w");
+    assert_eq!(
+        Namespace::transparent(&Scope::tenant(t), "vec")
+            .unwrap()
+            .as_str(),
+        "vec_01h2e8kqvbfwea724h75qc655w"
+    );
     let ns = Namespace::transparent(&Scope::project(t, p), "cache9").unwrap();
-    assert_eq!(ns.as_str(), "cache9_01h2e8kqvbfwea724h75qc655w_00000000000000000000000000");
+    assert_eq!(
+        ns.as_str(),
+        "cache9_01h2e8kqvbfwea724h75qc655w_00000000000000000000000000"
+    );
     assert_eq!(ns.purpose(), "cache9");
     assert!(!ns.is_opaque());
     // Opaque: HMAC-SHA256(key = 32 x 0x07, "palisade.namespace.v1" || 0x03 || "vec" || scope bytes),
@@ -26,8 +36,14 @@ fn known_answers() {
     // Computed independently (Python hmac + Crockford base32); see docs/tenancy.md.
     assert_eq!(opaque.as_str(), "vec_d2pjpzn1werb10kfq1kjssxyn79tqyrg");
     assert!(opaque.is_opaque());
-    assert_eq!(opaque, Namespace::opaque(&Scope::tenant(t), "vec", &key).unwrap());
-    assert_ne!(opaque, Namespace::opaque(&Scope::tenant(t), "vec", &NamespaceKey::from_bytes([8; 32])).unwrap());
+    assert_eq!(
+        opaque,
+        Namespace::opaque(&Scope::tenant(t), "vec", &key).unwrap()
+    );
+    assert_ne!(
+        opaque,
+        Namespace::opaque(&Scope::tenant(t), "vec", &NamespaceKey::from_bytes([8; 32])).unwrap()
+    );
     assert!(!format!("{key:?}").contains('7'));
 }
 
@@ -35,21 +51,37 @@ fn known_answers() {
 fn purpose_rules() {
     let s = Scope::tenant(TenantId::from_bytes([1; 16]));
     for bad in ["", "Vec", "9vec", "v_c", "vec-x", "abcdefghij", "vé"] {
-        assert!(matches!(Namespace::transparent(&s, bad), Err(TenancyError::Namespace { .. })), "{bad}");
+        assert!(
+            matches!(
+                Namespace::transparent(&s, bad),
+                Err(TenancyError::Namespace { .. })
+            ),
+            "{bad}"
+        );
     }
     assert!(Namespace::transparent(&s, "abcdefghi").is_ok());
 }
 
 #[test]
 fn parse_back() {
-    let s = Scope::project(TenantId::from_bytes([1; 16]), ProjectId::from_bytes([2; 16]));
+    let s = Scope::project(
+        TenantId::from_bytes([1; 16]),
+        ProjectId::from_bytes([2; 16]),
+    );
     let ns = Namespace::transparent(&s, "obj").unwrap();
     let parsed: Namespace = ns.as_str().parse().unwrap();
     assert_eq!(parsed, ns);
     assert_eq!(parsed.scope(), Some(s));
     let opaque = Namespace::opaque(&s, "obj", &NamespaceKey::from_bytes([1; 32])).unwrap();
     assert_eq!(opaque.as_str().parse::<Namespace>().unwrap(), opaque);
-    for bad in ["obj", "obj_", "obj_short", "obj_80000000000000000000000000", "OBJ_00000000000000000000000000", "obj_00000000000000000000000000_"] {
+    for bad in [
+        "obj",
+        "obj_",
+        "obj_short",
+        "obj_80000000000000000000000000",
+        "OBJ_00000000000000000000000000",
+        "obj_00000000000000000000000000_",
+    ] {
         assert!(bad.parse::<Namespace>().is_err(), "{bad}");
     }
 }
@@ -57,7 +89,10 @@ fn parse_back() {
 fn scope_strategy() -> impl Strategy<Value = Scope> {
     (0u8..3, proptest::option::of(0u8..3)).prop_map(|(t, p)| match p {
         None => Scope::tenant(TenantId::from_bytes([t; 16])),
-        Some(p) => Scope::project(TenantId::from_bytes([t; 16]), ProjectId::from_bytes([p; 16])),
+        Some(p) => Scope::project(
+            TenantId::from_bytes([t; 16]),
+            ProjectId::from_bytes([p; 16]),
+        ),
     })
 }
 

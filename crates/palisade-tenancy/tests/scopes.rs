@@ -1,6 +1,8 @@
 //! Scopes, Scoped<T> and their invariants.
 
-use palisade_tenancy::{ProjectId, Scope, Scoped, TenancyError, TenantId, filter_visible, filter_visible_ref};
+use palisade_tenancy::{
+    ProjectId, Scope, Scoped, TenancyError, TenantId, filter_visible, filter_visible_ref,
+};
 use proptest::prelude::*;
 
 fn scope_strategy() -> impl Strategy<Value = Scope> {
@@ -28,7 +30,10 @@ fn context_bytes_known_answer() {
     let tb = Scope::tenant(t).to_context_bytes();
     assert_eq!(format!("{tb:?}"), format!("0154{}", "11".repeat(16)));
     let pb = Scope::project(t, p).to_context_bytes();
-    assert_eq!(format!("{pb:?}"), format!("0150{}{}", "11".repeat(16), "22".repeat(16)));
+    assert_eq!(
+        format!("{pb:?}"),
+        format!("0150{}{}", "11".repeat(16), "22".repeat(16))
+    );
 }
 
 #[test]
@@ -37,7 +42,10 @@ fn context_bytes_reject_malformed() {
     let mut bytes = good.as_slice().to_vec();
     assert!(Scope::from_context_bytes(&bytes).is_ok());
     bytes[0] = 2;
-    assert!(matches!(Scope::from_context_bytes(&bytes), Err(TenancyError::ScopeSyntax { .. })));
+    assert!(matches!(
+        Scope::from_context_bytes(&bytes),
+        Err(TenancyError::ScopeSyntax { .. })
+    ));
     bytes[0] = 1;
     bytes[1] = b'P';
     assert!(Scope::from_context_bytes(&bytes).is_err());
@@ -49,13 +57,28 @@ fn context_bytes_reject_malformed() {
 
 #[test]
 fn scope_text_and_serde() {
-    let s = Scope::project(TenantId::from_bytes([1; 16]), ProjectId::from_bytes([2; 16]));
+    let s = Scope::project(
+        TenantId::from_bytes([1; 16]),
+        ProjectId::from_bytes([2; 16]),
+    );
     let text = s.to_string();
     assert!(text.starts_with("ten_") && text.contains("/prj_"));
     assert_eq!(text.parse::<Scope>().unwrap(), s);
-    assert_eq!(serde_json::from_str::<Scope>(&serde_json::to_string(&s).unwrap()).unwrap(), s);
-    for bad in ["", "ten_x", "prj_00000000000000000000000000", "ten_00000000000000000000000000/", "ten_00000000000000000000000000/ten_00000000000000000000000000"] {
-        assert!(matches!(bad.parse::<Scope>(), Err(TenancyError::ScopeSyntax { .. })), "{bad}");
+    assert_eq!(
+        serde_json::from_str::<Scope>(&serde_json::to_string(&s).unwrap()).unwrap(),
+        s
+    );
+    for bad in [
+        "",
+        "ten_x",
+        "prj_00000000000000000000000000",
+        "ten_00000000000000000000000000/",
+        "ten_00000000000000000000000000/ten_00000000000000000000000000",
+    ] {
+        assert!(
+            matches!(bad.parse::<Scope>(), Err(TenancyError::ScopeSyntax { .. })),
+            "{bad}"
+        );
     }
 }
 
@@ -79,7 +102,10 @@ fn cross_tenant_error_names_both_scopes_and_no_content() {
     let mut v = Scoped::new(a, String::from("secret-ish body"));
     let err = v.get(&b).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains(&a.to_string()) && msg.contains(&b.to_string()), "{msg}");
+    assert!(
+        msg.contains(&a.to_string()) && msg.contains(&b.to_string()),
+        "{msg}"
+    );
     assert!(!msg.contains("secret-ish"));
     assert!(v.get_mut(&b).is_err());
     v.get_mut(&a).unwrap().push('!');
