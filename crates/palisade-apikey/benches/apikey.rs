@@ -12,7 +12,9 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
-use palisade_apikey::{Argon2Params, ApiKeys, Hashing, KeyFormat, NewKey, Pepper, PepperSet, VerifyContext};
+use palisade_apikey::{
+    ApiKeys, Argon2Params, Hashing, KeyFormat, NewKey, Pepper, PepperSet, VerifyContext,
+};
 use palisade_tenancy::{Scope, TenantId, Timestamp};
 use sha2::Sha256;
 
@@ -28,7 +30,14 @@ fn bench_verify(c: &mut Criterion) {
     // A store with 10 000 keys; verify one of them.
     let mut issued = Vec::new();
     for i in 0..10_000 {
-        let k = keys.issue(NewKey::new(tenant, "bench").scopes(["knowledge:*", "chat:read"]).unwrap(), now).unwrap();
+        let k = keys
+            .issue(
+                NewKey::new(tenant, "bench")
+                    .scopes(["knowledge:*", "chat:read"])
+                    .unwrap(),
+                now,
+            )
+            .unwrap();
         if i % 1000 == 0 {
             issued.push(k);
         }
@@ -45,15 +54,27 @@ fn bench_verify(c: &mut Criterion) {
             black_box(m.finalize().into_bytes())
         })
     });
-    g.bench_function("hmac_success", |b| b.iter(|| keys.verify(black_box(&key), &ctx).unwrap()));
+    g.bench_function("hmac_success", |b| {
+        b.iter(|| keys.verify(black_box(&key), &ctx).unwrap())
+    });
     let mut wrong = key.clone();
     // Change one secret character and fix up nothing: the checksum rejects it.
     wrong.replace_range(40..41, if &key[40..41] == "A" { "B" } else { "A" });
-    g.bench_function("reject_bad_checksum", |b| b.iter(|| keys.verify(black_box(&wrong), &ctx).unwrap_err()));
-    g.bench_function("reject_random_string", |b| {
-        b.iter(|| keys.verify(black_box("Bearer abcdefghijklmnopqrstuvwxyz0123456789"), &ctx).unwrap_err())
+    g.bench_function("reject_bad_checksum", |b| {
+        b.iter(|| keys.verify(black_box(&wrong), &ctx).unwrap_err())
     });
-    g.bench_function("reject_wrong_length", |b| b.iter(|| keys.verify(black_box(&key[..60]), &ctx).unwrap_err()));
+    g.bench_function("reject_random_string", |b| {
+        b.iter(|| {
+            keys.verify(
+                black_box("Bearer abcdefghijklmnopqrstuvwxyz0123456789"),
+                &ctx,
+            )
+            .unwrap_err()
+        })
+    });
+    g.bench_function("reject_wrong_length", |b| {
+        b.iter(|| keys.verify(black_box(&key[..60]), &ctx).unwrap_err())
+    });
     g.finish();
 
     let mut g = c.benchmark_group("issue");
@@ -66,14 +87,19 @@ fn bench_verify(c: &mut Criterion) {
 fn bench_scan(c: &mut Criterion) {
     let keys = service();
     let now = Timestamp::from_unix_seconds(1_800_000_000);
-    let k = keys.issue(NewKey::new(Scope::tenant(TenantId::new_v7()), "scan"), now).unwrap();
+    let k = keys
+        .issue(NewKey::new(Scope::tenant(TenantId::new_v7()), "scan"), now)
+        .unwrap();
     // ~1 MiB of log lines, one key every ~100 lines, the prefix `pal` also
     // appearing in ordinary words ("palette", "paladin").
     let mut text = String::new();
     let mut i = 0;
     while text.len() < 1 << 20 {
         if i % 100 == 0 {
-            text.push_str(&format!("2026-11-23T12:00:00Z INFO auth ok token={}\n", k.expose_secret()));
+            text.push_str(&format!(
+                "2026-11-23T12:00:00Z INFO auth ok token={}\n",
+                k.expose_secret()
+            ));
         } else {
             text.push_str(&format!(
                 "2026-11-23T12:00:{:02}Z INFO GET /v1/palette/{i} 200 user=paladin{i} took={}ms\n",
@@ -95,7 +121,8 @@ fn bench_argon2(c: &mut Criterion) {
     let now = Timestamp::from_unix_seconds(1_800_000_000);
     let k = keys
         .issue(
-            NewKey::new(Scope::tenant(TenantId::new_v7()), "argon").hashing(Hashing::Argon2id(Argon2Params::default())),
+            NewKey::new(Scope::tenant(TenantId::new_v7()), "argon")
+                .hashing(Hashing::Argon2id(Argon2Params::default())),
             now,
         )
         .unwrap();
@@ -103,7 +130,9 @@ fn bench_argon2(c: &mut Criterion) {
     let ctx = VerifyContext::new(now);
     let mut g = c.benchmark_group("verify");
     g.sample_size(10);
-    g.bench_function("argon2id_owasp_success", |b| b.iter(|| keys.verify(black_box(&key), &ctx).unwrap()));
+    g.bench_function("argon2id_owasp_success", |b| {
+        b.iter(|| keys.verify(black_box(&key), &ctx).unwrap())
+    });
     g.finish();
 }
 

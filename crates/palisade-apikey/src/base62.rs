@@ -2,13 +2,17 @@
 //! encoding for the checksum. Not cryptography: only an alphabet.
 
 /// The alphabet, in digit order: `0-9`, then `A-Z`, then `a-z`.
-pub(crate) const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+pub(crate) const ALPHABET: &[u8; 62] =
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// Width of an encoded CRC32 (62^6 > 2^32).
 pub(crate) const U32_WIDTH: usize = 6;
 
 /// Byte → digit value, or 0xff when the byte is not in the alphabet.
-#[expect(clippy::indexing_slicing, reason = "evaluated at compile time: a bad index fails the build")]
+#[expect(
+    clippy::indexing_slicing,
+    reason = "evaluated at compile time: a bad index fails the build"
+)]
 const DECODE: [u8; 256] = {
     let mut t = [0xffu8; 256];
     let mut i = 0;
@@ -59,7 +63,9 @@ pub(crate) fn decode_u32(s: &[u8]) -> Option<u32> {
 /// Fill `out` with independent, uniformly random base62 characters from the
 /// operating system's CSPRNG (rejection sampling: bytes ≥ 248 are dropped so
 /// that `b % 62` is unbiased). Each character carries log2(62) ≈ 5.954 bits.
-pub(crate) fn fill_random<'a>(out: impl IntoIterator<Item = &'a mut u8>) -> Result<(), getrandom::Error> {
+pub(crate) fn fill_random<'a>(
+    out: impl IntoIterator<Item = &'a mut u8>,
+) -> Result<(), getrandom::Error> {
     let mut pool = zeroize::Zeroizing::new([0u8; 96]);
     let mut used = pool.len();
     for slot in out {

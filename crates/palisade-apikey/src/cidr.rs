@@ -38,7 +38,9 @@ impl Cidr {
     /// [`ApiKeyError::Cidr`] when the prefix is longer than the address
     /// (32 or 128 bits) or `addr` has bits set beyond the prefix.
     pub fn new(addr: IpAddr, prefix: u8) -> Result<Self, ApiKeyError> {
-        let bad = || ApiKeyError::Cidr { input: format!("{addr}/{prefix}") };
+        let bad = || ApiKeyError::Cidr {
+            input: format!("{addr}/{prefix}"),
+        };
         let host_bits_clear = match addr {
             IpAddr::V4(a) => prefix <= 32 && u32::from(a) & !mask_v4(prefix) == 0,
             IpAddr::V6(a) => prefix <= 128 && u128::from(a) & !mask_v6(prefix) == 0,
@@ -66,8 +68,12 @@ impl Cidr {
     #[must_use]
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(a)) => u32::from(a) & mask_v4(self.prefix) == u32::from(net),
-            (IpAddr::V6(net), IpAddr::V6(a)) => u128::from(a) & mask_v6(self.prefix) == u128::from(net),
+            (IpAddr::V4(net), IpAddr::V4(a)) => {
+                u32::from(a) & mask_v4(self.prefix) == u32::from(net)
+            }
+            (IpAddr::V6(net), IpAddr::V6(a)) => {
+                u128::from(a) & mask_v6(self.prefix) == u128::from(net)
+            }
             _ => false,
         }
     }
@@ -78,7 +84,9 @@ impl core::str::FromStr for Cidr {
 
     /// Parse `addr/len`, or a bare address as a single-host block.
     fn from_str(s: &str) -> Result<Self, ApiKeyError> {
-        let bad = || ApiKeyError::Cidr { input: crate::error::clip(s, 60) };
+        let bad = || ApiKeyError::Cidr {
+            input: crate::error::clip(s, 60),
+        };
         let (a, p) = match s.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
@@ -145,7 +153,10 @@ mod tests {
         let v4: Cidr = "192.168.0.0/16".parse().unwrap();
         assert!(v4.contains(ip("192.168.255.1")));
         assert!(!v4.contains(ip("192.169.0.1")));
-        assert!(v4.contains(ip("::ffff:192.168.1.1")), "mapped v4 matches v4 blocks");
+        assert!(
+            v4.contains(ip("::ffff:192.168.1.1")),
+            "mapped v4 matches v4 blocks"
+        );
         let v6: Cidr = "2001:db8::/32".parse().unwrap();
         assert!(v6.contains(ip("2001:db8:ffff::1")));
         assert!(!v6.contains(ip("2001:db9::1")));
@@ -160,8 +171,19 @@ mod tests {
 
     #[test]
     fn bad_blocks_are_rejected() {
-        for bad in ["10.0.0.1/8", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/+8", "nope/8", "10.0.0.0/0008"] {
-            assert!(matches!(bad.parse::<Cidr>(), Err(ApiKeyError::Cidr { .. })), "{bad}");
+        for bad in [
+            "10.0.0.1/8",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "nope/8",
+            "10.0.0.0/0008",
+        ] {
+            assert!(
+                matches!(bad.parse::<Cidr>(), Err(ApiKeyError::Cidr { .. })),
+                "{bad}"
+            );
         }
     }
 

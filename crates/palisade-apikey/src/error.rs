@@ -11,13 +11,17 @@ use crate::format::Env;
 #[non_exhaustive]
 pub enum ParseError {
     /// The text does not start with the configured `{prefix}_`.
-    #[error("the key does not start with the expected type prefix and `_`: check that the whole key was copied")]
+    #[error(
+        "the key does not start with the expected type prefix and `_`: check that the whole key was copied"
+    )]
     Prefix,
     /// The environment marker after the prefix is not `live_` or `test_`.
     #[error("the key's environment marker must be `live` or `test` followed by `_`")]
     Environment,
     /// The key has the wrong length.
-    #[error("the key must be {expected} characters long, found {found}: check for truncation or extra characters")]
+    #[error(
+        "the key must be {expected} characters long, found {found}: check for truncation or extra characters"
+    )]
     Length {
         /// The length of a well-formed key of the configured prefix.
         expected: usize,
@@ -49,7 +53,9 @@ pub enum ApiKeyError {
     #[error(transparent)]
     Parse(#[from] ParseError),
     /// The configured type prefix is not allowed.
-    #[error("invalid key prefix `{input}`: use 2-12 characters of `a-z 0-9` starting with a letter")]
+    #[error(
+        "invalid key prefix `{input}`: use 2-12 characters of `a-z 0-9` starting with a letter"
+    )]
     Prefix {
         /// The prefix given (clipped).
         input: String,
@@ -61,13 +67,17 @@ pub enum ApiKeyError {
         input: String,
     },
     /// A granted scope is not `resource:action`.
-    #[error("invalid scope `{input}`: use `resource:action`, each part `*` or 1-64 characters of `a-z 0-9 _ . -`")]
+    #[error(
+        "invalid scope `{input}`: use `resource:action`, each part `*` or 1-64 characters of `a-z 0-9 _ . -`"
+    )]
     ScopeSyntax {
         /// The scope given (clipped).
         input: String,
     },
     /// A CIDR block does not parse.
-    #[error("invalid CIDR block `{input}`: use `address/prefix-length` such as `10.0.0.0/8` or `2001:db8::/32`")]
+    #[error(
+        "invalid CIDR block `{input}`: use `address/prefix-length` such as `10.0.0.0/8` or `2001:db8::/32`"
+    )]
     Cidr {
         /// The block given (clipped).
         input: String,
@@ -79,7 +89,9 @@ pub enum ApiKeyError {
         reason: &'static str,
     },
     /// A record names a pepper version that the pepper set does not hold.
-    #[error("no pepper of version {version} is configured: keep old pepper versions until their keys are rehashed")]
+    #[error(
+        "no pepper of version {version} is configured: keep old pepper versions until their keys are rehashed"
+    )]
     UnknownPepper {
         /// The missing version.
         version: u32,
@@ -240,7 +252,9 @@ impl Rejection {
             | Self::WrongSecret
             | Self::UnknownPepper { .. }
             | Self::BadStoredHash => PublicRejection::InvalidKey,
-            Self::Revoked | Self::NotYetValid | Self::Expired | Self::GraceEnded => PublicRejection::KeyInactive,
+            Self::Revoked | Self::NotYetValid | Self::Expired | Self::GraceEnded => {
+                PublicRejection::KeyInactive
+            }
             Self::IpNotAllowed => PublicRejection::IpNotAllowed,
             Self::UsesExhausted => PublicRejection::UsageExhausted,
             Self::ScopeMissing => PublicRejection::InsufficientScope,

@@ -14,7 +14,8 @@ use crate::pepper::PepperSet;
 
 /// Domain-separation label that opens every hashed message (format v1).
 pub const HASH_LABEL: &[u8; 19] = b"palisade-apikey/v1\0";
-const MSG_MAX: usize = HASH_LABEL.len() + palisade_tenancy::ScopeBytes::MAX_LEN + KEY_ID_LEN + SECRET_LEN;
+const MSG_MAX: usize =
+    HASH_LABEL.len() + palisade_tenancy::ScopeBytes::MAX_LEN + KEY_ID_LEN + SECRET_LEN;
 
 /// The hashed message: label ‖ scope context bytes ‖ key id ‖ secret. It
 /// binds the record's tenant scope and key id, so a hash copied onto
@@ -57,15 +58,26 @@ pub struct Argon2Params {
 
 impl Default for Argon2Params {
     fn default() -> Self {
-        Self { m_cost_kib: 19 * 1024, t_cost: 2, p_cost: 1 }
+        Self {
+            m_cost_kib: 19 * 1024,
+            t_cost: 2,
+            p_cost: 1,
+        }
     }
 }
 
 impl Argon2Params {
     fn build(&self) -> Result<Argon2<'static>, ApiKeyError> {
-        let p = argon2::Params::new(self.m_cost_kib, self.t_cost, self.p_cost, Some(32))
-            .map_err(|e| ApiKeyError::Argon2 { reason: format!("invalid parameters: {e}") })?;
-        Ok(Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, p))
+        let p = argon2::Params::new(self.m_cost_kib, self.t_cost, self.p_cost, Some(32)).map_err(
+            |e| ApiKeyError::Argon2 {
+                reason: format!("invalid parameters: {e}"),
+            },
+        )?;
+        Ok(Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            p,
+        ))
     }
 }
 
@@ -100,7 +112,9 @@ pub enum KeyHash {
 impl core::fmt::Debug for KeyHash {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::HmacSha256 { pepper_version, .. } => write!(f, "HmacSha256(pepper v{pepper_version})"),
+            Self::HmacSha256 { pepper_version, .. } => {
+                write!(f, "HmacSha256(pepper v{pepper_version})")
+            }
             Self::Argon2id { .. } => f.write_str("Argon2id(..)"),
             Self::Sha256Import { .. } => f.write_str("Sha256Import(..)"),
         }
@@ -120,7 +134,10 @@ impl KeyHash {
     pub(crate) fn hmac(peppers: &PepperSet, msg: &Message) -> Result<Self, ApiKeyError> {
         let version = peppers.current_version();
         let mac = hmac_of(peppers, version, msg).ok_or(ApiKeyError::UnknownPepper { version })?;
-        Ok(Self::HmacSha256 { pepper_version: version, mac })
+        Ok(Self::HmacSha256 {
+            pepper_version: version,
+            mac,
+        })
     }
 
     /// Argon2id of `msg` with a fresh 16-byte salt.
@@ -130,7 +147,9 @@ impl KeyHash {
         let h = params
             .build()?
             .hash_password_with_salt(msg.as_bytes(), &salt)
-            .map_err(|e| ApiKeyError::Argon2 { reason: e.to_string() })?;
+            .map_err(|e| ApiKeyError::Argon2 {
+                reason: e.to_string(),
+            })?;
         Ok(Self::Argon2id { phc: h.to_string() })
     }
 
@@ -169,13 +188,18 @@ impl KeyHash {
     /// Check a parsed key's message (HMAC or Argon2id records).
     pub(crate) fn check(&self, peppers: &PepperSet, msg: &Message) -> HashCheck {
         match self {
-            Self::HmacSha256 { pepper_version, mac } => match hmac_of(peppers, *pepper_version, msg) {
+            Self::HmacSha256 {
+                pepper_version,
+                mac,
+            } => match hmac_of(peppers, *pepper_version, msg) {
                 Some(m) if bool::from(m.ct_eq(mac)) => HashCheck::Match,
                 Some(_) => HashCheck::Mismatch,
                 None => HashCheck::UnknownPepper(*pepper_version),
             },
             Self::Argon2id { phc } => {
-                let Ok(parsed) = argon2::PasswordHash::new(phc) else { return HashCheck::Unusable };
+                let Ok(parsed) = argon2::PasswordHash::new(phc) else {
+                    return HashCheck::Unusable;
+                };
                 match Argon2::default().verify_password(msg.as_bytes(), &parsed) {
                     Ok(()) => HashCheck::Match,
                     Err(argon2::password_hash::Error::PasswordInvalid) => HashCheck::Mismatch,
@@ -191,7 +215,9 @@ impl KeyHash {
     /// Check the whole presented text against an imported digest.
     pub(crate) fn check_import(&self, digest: &[u8; 32]) -> HashCheck {
         match self {
-            Self::Sha256Import { digest: stored } if bool::from(stored.ct_eq(digest)) => HashCheck::Match,
+            Self::Sha256Import { digest: stored } if bool::from(stored.ct_eq(digest)) => {
+                HashCheck::Match
+            }
             _ => HashCheck::Mismatch,
         }
     }
@@ -216,11 +242,156 @@ mod hex_32 {
         s.serialize_str(core::str::from_utf8(&out).map_err(serde::ser::Error::custom)?)
     }
 
-    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<[u8; 32], D::Error> {
         let s: std::borrow::Cow<'de, str> = serde::Deserialize::deserialize(d)?;
         let mut out = [0u8; 32];
         hex::decode_to_slice(s.as_bytes(), &mut out)
             .map_err(|_| serde::de::Error::custom("expected 64 hex characters"))?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pepper::Pepper;
+    use secrecy::SecretSlice;
+
+    fn example() -> (Scope, KeyId, [u8; SECRET_LEN]) {
+        let t = palisade_tenancy::TenantId::from_bytes(
+            hex::decode("0192f0c1a2b37c4d8e9fa0b1c2d3e4f5")
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        );
+        let id: KeyId = "Kx7Pq2Zr9TbW4mNc".parse().unwrap();
+        (
+            Scope::tenant(t),
+            id,
+            *b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN",
+        )
+    }
+
+    /// docs/apikey-format.md §8: message bytes and MAC.
+    #[test]
+    fn worked_example_message_and_mac() {
+        let (scope, id, secret) = example();
+        let msg = Message::new(&scope, &id, &secret);
+        assert_eq!(
+            hex::encode(msg.as_bytes()),
+            "70616c69736164652d6170696b65792f76310001540192f0c1a2b37c4d8e9fa0b1c2d3e4\
+             f54b78375071325a7239546257346d4e636162636465666768696a6b6c6d6e6f70717273\
+             7475767778797a4142434445464748494a4b4c4d4e"
+        );
+        let set =
+            PepperSet::new([
+                Pepper::new(1, SecretSlice::from((0u8..32).collect::<Vec<_>>())).unwrap(),
+            ])
+            .unwrap();
+        let KeyHash::HmacSha256 {
+            pepper_version,
+            mac,
+        } = KeyHash::hmac(&set, &msg).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(pepper_version, 1);
+        assert_eq!(
+            hex::encode(mac),
+            "60bf394a05f37217ecd2cc64740d7be47c2b827d5a4e8ea126fe29a19c1a3bf3"
+        );
+        let j = serde_json::to_string(&KeyHash::HmacSha256 {
+            pepper_version,
+            mac,
+        })
+        .unwrap();
+        assert_eq!(
+            j,
+            r#"{"alg":"hmac_sha256","pepper_version":1,"mac":"60bf394a05f37217ecd2cc64740d7be47c2b827d5a4e8ea126fe29a19c1a3bf3"}"#
+        );
+    }
+
+    #[test]
+    fn project_scope_message_is_longer_and_different() {
+        let (scope, id, secret) = example();
+        let p = Scope::project(
+            scope.tenant_id(),
+            palisade_tenancy::ProjectId::from_bytes([9; 16]),
+        );
+        let a = Message::new(&scope, &id, &secret);
+        let b = Message::new(&p, &id, &secret);
+        assert_eq!(a.as_bytes().len(), 93);
+        assert_eq!(b.as_bytes().len(), 109);
+        assert_ne!(a.as_bytes(), b.as_bytes());
+    }
+
+    #[test]
+    fn argon2id_round_trip_and_mismatch() {
+        let (scope, id, secret) = example();
+        let small = Argon2Params {
+            m_cost_kib: 64,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        let msg = Message::new(&scope, &id, &secret);
+        let h = KeyHash::argon2id(&small, &msg).unwrap();
+        let KeyHash::Argon2id { phc } = &h else {
+            panic!()
+        };
+        assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{phc}");
+        let set = PepperSet::new([Pepper::generate(1).unwrap()]).unwrap();
+        assert!(matches!(h.check(&set, &msg), HashCheck::Match));
+        let mut other = secret;
+        other[0] = b'z';
+        assert!(matches!(
+            h.check(&set, &Message::new(&scope, &id, &other)),
+            HashCheck::Mismatch
+        ));
+        let corrupt = KeyHash::Argon2id {
+            phc: "$argon2id$nonsense".into(),
+        };
+        assert!(matches!(corrupt.check(&set, &msg), HashCheck::Unusable));
+        let bad = Argon2Params {
+            m_cost_kib: 1,
+            t_cost: 0,
+            p_cost: 1,
+        };
+        assert!(matches!(
+            KeyHash::argon2id(&bad, &msg),
+            Err(ApiKeyError::Argon2 { .. })
+        ));
+    }
+
+    #[test]
+    fn sha256_import_accepts_hex_and_base64_only() {
+        let d = sha256("pal_live_1Kx7Pq2Zr9TbW4mNcabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN0CUrI3");
+        assert_eq!(
+            hex::encode(d),
+            "847ffbeff9758a046bfe481d34423b0b8b40d4fbcfe9aae0c114097fee15797a"
+        );
+        use base64ct::Encoding;
+        let b64 = base64ct::Base64::encode_string(&d);
+        for enc in [hex::encode(d), b64] {
+            let h = KeyHash::sha256_import(&enc).unwrap();
+            assert!(matches!(h.check_import(&d), HashCheck::Match));
+            assert!(matches!(h.check_import(&[0; 32]), HashCheck::Mismatch));
+        }
+        for bad in ["", "zz", &"g".repeat(64), &"!".repeat(44)] {
+            assert!(
+                matches!(KeyHash::sha256_import(bad), Err(ApiKeyError::Import { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_hides_hash_bytes() {
+        let h = KeyHash::HmacSha256 {
+            pepper_version: 3,
+            mac: [0xAB; 32],
+        };
+        assert_eq!(format!("{h:?}"), "HmacSha256(pepper v3)");
     }
 }

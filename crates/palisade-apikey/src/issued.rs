@@ -133,18 +133,29 @@ impl NewKey {
         if let (Some(nb), Some(exp)) = (self.not_before, self.expires_at)
             && exp <= nb
         {
-            return Err(ApiKeyError::Lifetime { reason: "expires_at must be after not_before" });
+            return Err(ApiKeyError::Lifetime {
+                reason: "expires_at must be after not_before",
+            });
         }
         if self.expires_at.is_some_and(|e| e <= now) {
-            return Err(ApiKeyError::Lifetime { reason: "expires_at must be in the future" });
+            return Err(ApiKeyError::Lifetime {
+                reason: "expires_at must be in the future",
+            });
         }
         if self.remaining_uses == Some(u64::MAX) {
-            return Err(ApiKeyError::Lifetime { reason: "remaining_uses must be below u64::MAX (omit it for unlimited)" });
+            return Err(ApiKeyError::Lifetime {
+                reason: "remaining_uses must be below u64::MAX (omit it for unlimited)",
+            });
         }
         Ok(())
     }
 
-    pub(crate) fn into_record(self, key_id: KeyId, hash: crate::hash::KeyHash, now: Timestamp) -> KeyRecord {
+    pub(crate) fn into_record(
+        self,
+        key_id: KeyId,
+        hash: crate::hash::KeyHash,
+        now: Timestamp,
+    ) -> KeyRecord {
         KeyRecord {
             key_id,
             scope: self.scope,
@@ -194,7 +205,11 @@ pub struct IssuedKey {
 
 impl IssuedKey {
     pub(crate) fn new(key: SecretString, display: String, entry: Arc<KeyEntry>) -> Self {
-        Self { key, display, entry }
+        Self {
+            key,
+            display,
+            entry,
+        }
     }
 
     /// The full key, to show to its owner once.

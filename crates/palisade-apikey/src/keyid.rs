@@ -49,12 +49,16 @@ impl core::str::FromStr for KeyId {
     type Err = ApiKeyError;
 
     fn from_str(s: &str) -> Result<Self, ApiKeyError> {
-        let bytes: [u8; KEY_ID_LEN] = s
-            .as_bytes()
-            .try_into()
-            .map_err(|_| ApiKeyError::KeyIdSyntax { input: crate::error::clip(s, 40) })?;
+        let bytes: [u8; KEY_ID_LEN] =
+            s.as_bytes()
+                .try_into()
+                .map_err(|_| ApiKeyError::KeyIdSyntax {
+                    input: crate::error::clip(s, 40),
+                })?;
         if !bytes.iter().all(|&b| base62::is_digit(b)) {
-            return Err(ApiKeyError::KeyIdSyntax { input: crate::error::clip(s, 40) });
+            return Err(ApiKeyError::KeyIdSyntax {
+                input: crate::error::clip(s, 40),
+            });
         }
         Ok(Self(bytes))
     }
@@ -108,7 +112,10 @@ mod tests {
 
     #[test]
     fn bad_ids_are_rejected() {
-        assert!(matches!("short".parse::<KeyId>(), Err(ApiKeyError::KeyIdSyntax { .. })));
+        assert!(matches!(
+            "short".parse::<KeyId>(),
+            Err(ApiKeyError::KeyIdSyntax { .. })
+        ));
         assert!("0123456789abcde_".parse::<KeyId>().is_err());
         assert!("0123456789abcdef0".parse::<KeyId>().is_err());
         assert!("0123456789abcdef".parse::<KeyId>().is_ok());

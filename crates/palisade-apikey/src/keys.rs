@@ -20,7 +20,10 @@ use crate::store::{KeyEntry, KeyStore, MemoryStore};
 use crate::verify::{Verified, VerifyContext};
 
 /// Scope used for the decoy hash computed when a key id is unknown.
-const DECOY_SCOPE: Scope = Scope::project(TenantId::from_bytes([0; 16]), ProjectId::from_bytes([0; 16]));
+const DECOY_SCOPE: Scope = Scope::project(
+    TenantId::from_bytes([0; 16]),
+    ProjectId::from_bytes([0; 16]),
+);
 
 /// The API-key service: one key format, one pepper set, one store.
 ///
@@ -57,7 +60,13 @@ impl<S: KeyStore> ApiKeys<S> {
     /// under old peppers are rehashed on their next successful verify.
     #[must_use]
     pub fn new(format: KeyFormat, peppers: PepperSet, store: S) -> Self {
-        Self { format, peppers, store, accept_env: None, rehash_on_verify: true }
+        Self {
+            format,
+            peppers,
+            store,
+            accept_env: None,
+            rehash_on_verify: true,
+        }
     }
 
     /// Accept only keys marked `env` (e.g. refuse `test` keys in production).
@@ -97,7 +106,12 @@ impl<S: KeyStore> ApiKeys<S> {
         self.issue_inner(req, now, None)
     }
 
-    fn issue_inner(&self, req: NewKey, now: Timestamp, rotated_from: Option<KeyId>) -> Result<IssuedKey, ApiKeyError> {
+    fn issue_inner(
+        &self,
+        req: NewKey,
+        now: Timestamp,
+        rotated_from: Option<KeyId>,
+    ) -> Result<IssuedKey, ApiKeyError> {
         req.check(now)?;
         // One OS call draws the key id and the secret together.
         let mut id = [0u8; KEY_ID_LEN];
@@ -115,7 +129,11 @@ impl<S: KeyStore> ApiKeys<S> {
         let mut record = req.into_record(key_id, hash, now);
         record.rotated_from = rotated_from;
         let entry = self.store.insert(record)?;
-        Ok(IssuedKey::new(SecretString::from(text.as_str()), display, entry))
+        Ok(IssuedKey::new(
+            SecretString::from(text.as_str()),
+            display,
+            entry,
+        ))
     }
 
     /// Import a key hashed elsewhere as plain SHA-256 of its whole text (hex
@@ -125,7 +143,12 @@ impl<S: KeyStore> ApiKeys<S> {
     /// # Errors
     /// [`ApiKeyError::Import`] for a malformed digest, [`ApiKeyError::Lifetime`],
     /// [`ApiKeyError::DuplicateKey`] if the digest is already imported.
-    pub fn import_sha256(&self, req: NewKey, digest: &str, now: Timestamp) -> Result<KeyId, ApiKeyError> {
+    pub fn import_sha256(
+        &self,
+        req: NewKey,
+        digest: &str,
+        now: Timestamp,
+    ) -> Result<KeyId, ApiKeyError> {
         req.check(now)?;
         let hash = KeyHash::sha256_import(digest)?;
         let key_id = KeyId::random()?;
@@ -150,7 +173,9 @@ impl<S: KeyStore> ApiKeys<S> {
             Err(e) => return Err(Rejection::Malformed(e)),
         };
         if self.accept_env.is_some_and(|env| env != parsed.env()) {
-            return Err(Rejection::WrongEnvironment { found: parsed.env() });
+            return Err(Rejection::WrongEnvironment {
+                found: parsed.env(),
+            });
         }
         let Some(entry) = self.store.get(parsed.key_id()) else {
             self.decoy(&parsed);
@@ -165,9 +190,14 @@ impl<S: KeyStore> ApiKeys<S> {
             HashCheck::Unusable => return Err(Rejection::BadStoredHash),
         }
         if rec.env != parsed.env() {
-            return Err(Rejection::WrongEnvironment { found: parsed.env() });
+            return Err(Rejection::WrongEnvironment {
+                found: parsed.env(),
+            });
         }
-        let needs_rehash = rec.hash.pepper_version().is_some_and(|v| v != self.peppers.current_version());
+        let needs_rehash = rec
+            .hash
+            .pepper_version()
+            .is_some_and(|v| v != self.peppers.current_version());
         let verified = self.finish(entry, ctx, needs_rehash)?;
         if needs_rehash && self.rehash_on_verify {
             self.rehash(verified.key_id(), &msg);
@@ -179,7 +209,11 @@ impl<S: KeyStore> ApiKeys<S> {
     /// as a wrong secret.
     fn decoy(&self, parsed: &ParsedKey<'_>) {
         let msg = Message::new(&DECOY_SCOPE, parsed.key_id(), parsed.secret());
-        core::hint::black_box(hash::hmac_of(&self.peppers, self.peppers.current_version(), &msg));
+        core::hint::black_box(hash::hmac_of(
+            &self.peppers,
+            self.peppers.current_version(),
+            &msg,
+        ));
     }
 
     fn verify_import(
@@ -196,14 +230,21 @@ impl<S: KeyStore> ApiKeys<S> {
             return Err(Rejection::WrongSecret);
         }
         if self.accept_env.is_some_and(|env| env != entry.record().env) {
-            return Err(Rejection::WrongEnvironment { found: entry.record().env });
+            return Err(Rejection::WrongEnvironment {
+                found: entry.record().env,
+            });
         }
         self.finish(entry, ctx, false)
     }
 
     /// The checks after the secret is proven; consumes a use last, so a
     /// refused request does not burn one.
-    fn finish(&self, entry: Arc<KeyEntry>, ctx: &VerifyContext<'_>, needs_rehash: bool) -> Result<Verified, Rejection> {
+    fn finish(
+        &self,
+        entry: Arc<KeyEntry>,
+        ctx: &VerifyContext<'_>,
+        needs_rehash: bool,
+    ) -> Result<Verified, Rejection> {
         let rec = entry.record();
         rec.check_window(ctx.now)?;
         if !rec.ip_allowed(ctx.ip) {
@@ -220,7 +261,9 @@ impl<S: KeyStore> ApiKeys<S> {
     /// Rewrite an HMAC hash under the current pepper (best effort: a failure
     /// leaves the old, still valid hash in place).
     fn rehash(&self, id: &KeyId, msg: &Message) {
-        let Ok(new_hash) = KeyHash::hmac(&self.peppers, msg) else { return };
+        let Ok(new_hash) = KeyHash::hmac(&self.peppers, msg) else {
+            return;
+        };
         let current = self.peppers.current_version();
         let _ignored = self.store.update(id, &mut |r| {
             if r.hash.pepper_version().is_some_and(|v| v != current) {
@@ -249,10 +292,19 @@ impl<S: KeyStore> ApiKeys<S> {
     /// # Errors
     /// [`ApiKeyError::NoSuchKey`], [`ApiKeyError::Inactive`] when the old
     /// key is revoked, expired or past an earlier grace, or an issue error.
-    pub fn rotate(&self, id: &KeyId, grace: Duration, now: Timestamp) -> Result<IssuedKey, ApiKeyError> {
-        let old = self.store.get(id).ok_or_else(|| ApiKeyError::NoSuchKey { key_id: id.to_string() })?;
+    pub fn rotate(
+        &self,
+        id: &KeyId,
+        grace: Duration,
+        now: Timestamp,
+    ) -> Result<IssuedKey, ApiKeyError> {
+        let old = self.store.get(id).ok_or_else(|| ApiKeyError::NoSuchKey {
+            key_id: id.to_string(),
+        })?;
         if !old.record().is_active_at(now) {
-            return Err(ApiKeyError::Inactive { key_id: id.to_string() });
+            return Err(ApiKeyError::Inactive {
+                key_id: id.to_string(),
+            });
         }
         let mut req = NewKey::like(old.record());
         req.remaining_uses = old.remaining_uses();
@@ -284,7 +336,11 @@ impl<S: KeyStore> ApiKeys<S> {
     /// hold hashes, never secrets.
     #[must_use]
     pub fn list(&self, tenant: TenantId) -> Vec<KeyRecord> {
-        self.store.list_by_tenant(tenant).iter().map(|e| e.snapshot()).collect()
+        self.store
+            .list_by_tenant(tenant)
+            .iter()
+            .map(|e| e.snapshot())
+            .collect()
     }
 }
 

@@ -29,7 +29,9 @@ impl Pepper {
     pub fn new(version: u32, secret: SecretSlice<u8>) -> Result<Self, ApiKeyError> {
         let len = secret.expose_secret().len();
         if !(MIN_PEPPER_LEN..=MAX_PEPPER_LEN).contains(&len) {
-            return Err(ApiKeyError::Pepper { reason: "a pepper must be 32 to 64 random bytes" });
+            return Err(ApiKeyError::Pepper {
+                reason: "a pepper must be 32 to 64 random bytes",
+            });
         }
         Ok(Self { version, secret })
     }
@@ -41,7 +43,10 @@ impl Pepper {
     pub fn generate(version: u32) -> Result<Self, ApiKeyError> {
         let mut b = vec![0u8; MIN_PEPPER_LEN];
         getrandom::fill(&mut b).map_err(ApiKeyError::Random)?;
-        Ok(Self { version, secret: SecretSlice::from(b) })
+        Ok(Self {
+            version,
+            secret: SecretSlice::from(b),
+        })
     }
 
     /// The version stored in records hashed under this pepper.
@@ -81,18 +86,28 @@ impl PepperSet {
         let mut keyed: Vec<Keyed> = Vec::new();
         for p in peppers {
             if keyed.iter().any(|k| k.version == p.version) {
-                return Err(ApiKeyError::Pepper { reason: "two peppers share a version number" });
+                return Err(ApiKeyError::Pepper {
+                    reason: "two peppers share a version number",
+                });
             }
-            let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(p.secret.expose_secret())
-                .map_err(|_| ApiKeyError::Pepper { reason: "the HMAC key was refused" })?;
-            keyed.push(Keyed { version: p.version, mac });
+            let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(p.secret.expose_secret()).map_err(
+                |_| ApiKeyError::Pepper {
+                    reason: "the HMAC key was refused",
+                },
+            )?;
+            keyed.push(Keyed {
+                version: p.version,
+                mac,
+            });
         }
         let current = keyed
             .iter()
             .enumerate()
             .max_by_key(|(_, k)| k.version)
             .map(|(i, _)| i)
-            .ok_or(ApiKeyError::Pepper { reason: "configure at least one pepper" })?;
+            .ok_or(ApiKeyError::Pepper {
+                reason: "configure at least one pepper",
+            })?;
         Ok(Self { keyed, current })
     }
 
@@ -104,13 +119,93 @@ impl PepperSet {
 
     /// A clone of the pre-keyed HMAC state of `version`.
     pub(crate) fn mac(&self, version: u32) -> Option<Hmac<Sha256>> {
-        self.keyed.iter().find(|k| k.version == version).map(|k| k.mac.clone())
+        self.keyed
+            .iter()
+            .find(|k| k.version == version)
+            .map(|k| k.mac.clone())
     }
 }
 
 impl core::fmt::Debug for PepperSet {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let versions: Vec<u32> = self.keyed.iter().map(|k| k.version).collect();
-        write!(f, "PepperSet(versions {versions:?}, current v{}, <redacted>)", self.current_version())
+        write!(
+            f,
+            "PepperSet(versions {versions:?}, current v{}, <redacted>)",
+            self.current_version()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hmac::Mac;
+
+    /// Wycheproof HMAC-SHA256 known answers through the pre-keyed,
+    /// cloned-state path that verification uses.
+    #[test]
+    fn wycheproof_hmac_sha256_known_answers() {
+        let json = include_str!("../tests/data/wycheproof_hmac_sha256_k256_t256.json");
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        let tests = v["testGroups"][0]["tests"].as_array().unwrap();
+        let (mut valid, mut invalid) = (0, 0);
+        for t in tests {
+            let key = hex::decode(t["key"].as_str().unwrap()).unwrap();
+            let msg = hex::decode(t["msg"].as_str().unwrap()).unwrap();
+            let tag = hex::decode(t["tag"].as_str().unwrap()).unwrap();
+            let set = PepperSet::new([Pepper::new(9, SecretSlice::from(key)).unwrap()]).unwrap();
+            // Twice from the same pre-keyed state: cloning must not leak state.
+            for _ in 0..2 {
+                let mut m = set.mac(9).unwrap();
+                m.update(&msg);
+                let ok = m.verify_slice(&tag).is_ok();
+                match t["result"].as_str().unwrap() {
+                    "valid" => assert!(ok, "tcId {}", t["tcId"]),
+                    _ => assert!(!ok, "tcId {}", t["tcId"]),
+                }
+            }
+            if t["result"] == "valid" {
+                valid += 1
+            } else {
+                invalid += 1
+            }
+        }
+        assert_eq!((valid, invalid), (27, 54));
+    }
+
+    #[test]
+    fn pepper_rules() {
+        assert!(matches!(
+            Pepper::new(1, SecretSlice::from(vec![0u8; 31])),
+            Err(ApiKeyError::Pepper { .. })
+        ));
+        assert!(matches!(
+            Pepper::new(1, SecretSlice::from(vec![0u8; 65])),
+            Err(ApiKeyError::Pepper { .. })
+        ));
+        assert!(matches!(
+            PepperSet::new([]),
+            Err(ApiKeyError::Pepper { .. })
+        ));
+        let dup = PepperSet::new([Pepper::generate(1).unwrap(), Pepper::generate(1).unwrap()]);
+        assert!(matches!(dup, Err(ApiKeyError::Pepper { .. })));
+        let set = PepperSet::new([
+            Pepper::generate(2).unwrap(),
+            Pepper::generate(5).unwrap(),
+            Pepper::generate(3).unwrap(),
+        ])
+        .unwrap();
+        assert_eq!(set.current_version(), 5);
+        assert!(set.mac(4).is_none());
+        let dbg = format!(
+            "{set:?} {:?}",
+            Pepper::new(7, SecretSlice::from(vec![0xAB; 32])).unwrap()
+        );
+        assert!(
+            dbg.contains("redacted")
+                && !dbg.contains("171")
+                && !dbg.to_lowercase().contains("abab")
+        );
     }
 }

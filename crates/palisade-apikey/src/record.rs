@@ -106,6 +106,8 @@ impl KeyRecord {
     /// True when one of the granted scopes covers `required`.
     #[must_use]
     pub fn grants(&self, required: &str) -> bool {
-        self.scopes.iter().any(|g| crate::scopes::scope_covers(g, required))
+        self.scopes
+            .iter()
+            .any(|g| crate::scopes::scope_covers(g, required))
     }
 }

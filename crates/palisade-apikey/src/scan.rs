@@ -36,7 +36,11 @@ impl KeyFormat {
             let candidate = text.get(start..start + key_len);
             match candidate.map(|c| self.parse(c)) {
                 Some(Ok(k)) => {
-                    found.push(FoundKey { range: start..start + key_len, env: k.env(), key_id: *k.key_id() });
+                    found.push(FoundKey {
+                        range: start..start + key_len,
+                        env: k.env(),
+                        key_id: *k.key_id(),
+                    });
                     pos = start + key_len;
                 }
                 _ => pos = start + 1,
@@ -69,7 +73,10 @@ impl KeyFormat {
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
     let mut i = 0;
-    while let Some(off) = hay.get(i..).and_then(|h| h.iter().position(|&b| b == first)) {
+    while let Some(off) = hay
+        .get(i..)
+        .and_then(|h| h.iter().position(|&b| b == first))
+    {
         let at = i + off;
         if hay.get(at + 1..at + 1 + rest.len()) == Some(rest) {
             return Some(at);

@@ -10,7 +10,9 @@ fn part_ok(p: &str) -> bool {
     p == "*"
         || (!p.is_empty()
             && p.len() <= MAX_SCOPE_PART_LEN
-            && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')))
+            && p.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+            }))
 }
 
 /// Check that `scope` is `resource:action`, each part `*` or 1–64
@@ -21,7 +23,9 @@ fn part_ok(p: &str) -> bool {
 pub fn validate_scope(scope: &str) -> Result<(), ApiKeyError> {
     match scope.split_once(':') {
         Some((r, a)) if part_ok(r) && part_ok(a) => Ok(()),
-        _ => Err(ApiKeyError::ScopeSyntax { input: crate::error::clip(scope, 80) }),
+        _ => Err(ApiKeyError::ScopeSyntax {
+            input: crate::error::clip(scope, 80),
+        }),
     }
 }
 
@@ -30,7 +34,8 @@ pub fn validate_scope(scope: &str) -> Result<(), ApiKeyError> {
 /// matches. No allocation.
 #[must_use]
 pub fn scope_covers(granted: &str, required: &str) -> bool {
-    let (Some((gr, ga)), Some((rr, ra))) = (granted.split_once(':'), required.split_once(':')) else {
+    let (Some((gr, ga)), Some((rr, ra))) = (granted.split_once(':'), required.split_once(':'))
+    else {
         return false;
     };
     (gr == "*" || gr == rr) && (ga == "*" || ga == ra)
@@ -45,8 +50,20 @@ mod tests {
         for ok in ["knowledge:read", "knowledge:*", "*:*", "a.b-c_d:x9"] {
             assert!(validate_scope(ok).is_ok(), "{ok}");
         }
-        for bad in ["knowledge", ":read", "knowledge:", "Knowledge:read", "a:b:c", "a b:c", "kn*:read", ""] {
-            assert!(matches!(validate_scope(bad), Err(ApiKeyError::ScopeSyntax { .. })), "{bad}");
+        for bad in [
+            "knowledge",
+            ":read",
+            "knowledge:",
+            "Knowledge:read",
+            "a:b:c",
+            "a b:c",
+            "kn*:read",
+            "",
+        ] {
+            assert!(
+                matches!(validate_scope(bad), Err(ApiKeyError::ScopeSyntax { .. })),
+                "{bad}"
+            );
         }
         assert!(validate_scope(&format!("{}:x", "a".repeat(65))).is_err());
     }

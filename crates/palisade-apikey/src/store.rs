@@ -45,11 +45,19 @@ impl KeyEntry {
             remaining: AtomicU64::new(record.remaining_uses.unwrap_or(UNLIMITED)),
             last_used: AtomicI64::new(record.last_used.map_or(NEVER, |t| t.unix_millis())),
         });
-        Ok(Self { principal: record.principal()?, record, usage })
+        Ok(Self {
+            principal: record.principal()?,
+            record,
+            usage,
+        })
     }
 
     fn with_usage(record: KeyRecord, usage: Arc<Usage>) -> Result<Self, ApiKeyError> {
-        Ok(Self { principal: record.principal()?, record, usage })
+        Ok(Self {
+            principal: record.principal()?,
+            record,
+            usage,
+        })
     }
 
     /// The record as of this snapshot (counters as of its reading).
@@ -98,7 +106,12 @@ impl KeyEntry {
             match cur {
                 UNLIMITED => return Ok(None),
                 0 => return Err(()),
-                n => match self.usage.remaining.compare_exchange_weak(n, n - 1, Ordering::AcqRel, Ordering::Relaxed) {
+                n => match self.usage.remaining.compare_exchange_weak(
+                    n,
+                    n - 1,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                ) {
                     Ok(_) => return Ok(Some(n - 1)),
                     Err(actual) => cur = actual,
                 },
@@ -179,7 +192,11 @@ impl MemoryStore {
     /// Number of records.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.maps.read().unwrap_or_else(PoisonError::into_inner).by_id.len()
+        self.maps
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .by_id
+            .len()
     }
 
     /// True when there are no records.
@@ -197,12 +214,20 @@ impl core::fmt::Debug for MemoryStore {
 
 impl KeyStore for MemoryStore {
     fn get(&self, id: &KeyId) -> Option<Arc<KeyEntry>> {
-        self.maps.read().unwrap_or_else(PoisonError::into_inner).by_id.get(id).cloned()
+        self.maps
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .by_id
+            .get(id)
+            .cloned()
     }
 
     fn get_import(&self, digest: &[u8; 32]) -> Option<Arc<KeyEntry>> {
         let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
-        maps.imports.get(digest).and_then(|id| maps.by_id.get(id)).cloned()
+        maps.imports
+            .get(digest)
+            .and_then(|id| maps.by_id.get(id))
+            .cloned()
     }
 
     fn has_imports(&self) -> bool {
@@ -211,12 +236,16 @@ impl KeyStore for MemoryStore {
 
     fn insert(&self, record: KeyRecord) -> Result<Arc<KeyEntry>, ApiKeyError> {
         let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
-        let dup = || ApiKeyError::DuplicateKey { key_id: record.key_id.to_string() };
+        let dup = || ApiKeyError::DuplicateKey {
+            key_id: record.key_id.to_string(),
+        };
         if maps.by_id.contains_key(&record.key_id) {
             return Err(dup());
         }
         let import = match &record.hash {
-            KeyHash::Sha256Import { digest } if maps.imports.contains_key(digest) => return Err(dup()),
+            KeyHash::Sha256Import { digest } if maps.imports.contains_key(digest) => {
+                return Err(dup());
+            }
             KeyHash::Sha256Import { digest } => Some(*digest),
             _ => None,
         };
@@ -236,7 +265,9 @@ impl KeyStore for MemoryStore {
         change: &mut dyn FnMut(&mut KeyRecord) -> Result<(), ApiKeyError>,
     ) -> Result<Arc<KeyEntry>, ApiKeyError> {
         let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
-        let old = maps.by_id.get(id).ok_or_else(|| ApiKeyError::NoSuchKey { key_id: id.to_string() })?;
+        let old = maps.by_id.get(id).ok_or_else(|| ApiKeyError::NoSuchKey {
+            key_id: id.to_string(),
+        })?;
         let mut rec = old.snapshot();
         let before_uses = rec.remaining_uses;
         change(&mut rec)?;
@@ -255,8 +286,12 @@ impl KeyStore for MemoryStore {
 
     fn list_by_tenant(&self, tenant: TenantId) -> Vec<Arc<KeyEntry>> {
         let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
-        let mut v: Vec<Arc<KeyEntry>> =
-            maps.by_id.values().filter(|e| e.record.scope.tenant_id() == tenant).cloned().collect();
+        let mut v: Vec<Arc<KeyEntry>> = maps
+            .by_id
+            .values()
+            .filter(|e| e.record.scope.tenant_id() == tenant)
+            .cloned()
+            .collect();
         v.sort_by_key(|e| (e.record.created_at, e.record.key_id));
         v
     }

@@ -26,7 +26,11 @@ impl<'a> VerifyContext<'a> {
     /// A context at `now` with no IP and no required scope.
     #[must_use]
     pub const fn new(now: Timestamp) -> Self {
-        Self { now, ip: None, required_scope: None }
+        Self {
+            now,
+            ip: None,
+            required_scope: None,
+        }
     }
 
     /// Set the client IP.
@@ -56,7 +60,11 @@ pub struct Verified {
 
 impl Verified {
     pub(crate) fn new(entry: Arc<KeyEntry>, remaining: Option<u64>, needs_rehash: bool) -> Self {
-        Self { entry, remaining, needs_rehash }
+        Self {
+            entry,
+            remaining,
+            needs_rehash,
+        }
     }
 
     /// The key id.
