@@ -1,0 +1,512 @@
+//! `compile`: validate a policy document and build the check-path tables.
+//! Pure and deterministic: the same document and `now` give the same
+//! decisions (hash seeds differ, answers do not).
+
+use crate::bitset::SetArena;
+use crate::document::{POLICY_VERSION, PolicyDocument};
+use crate::error::{RbacError, Result, clip};
+use crate::permission::PermissionTable;
+use crate::policy::{
+    BindingRec, CompiledPolicy, DenyRec, Entry, Meta, NONE, PrincipalSlot, TIMED, TimelineRef,
+};
+use crate::roles::RoleTable;
+use crate::timeline::{self, Item};
+use crate::warning::Warning;
+use core::hash::BuildHasher;
+use palisade_tenancy::{Principal, PrincipalKind, Scope, TenantId, Timestamp};
+use std::collections::HashMap;
+
+/// The longest `reason` accepted, in bytes.
+pub const MAX_REASON_LEN: usize = 1024;
+/// The most time-bound grants and denies that may apply to one principal in
+/// one scope (each adds a cut to that entry's time line).
+pub const MAX_TIMED_PER_SCOPE: usize = 256;
+/// The most bindings plus deny rules in one policy.
+pub const MAX_RULES: usize = 1 << 24;
+
+/// What makes two bindings duplicates.
+type BindingKey<'a> = (
+    &'a Principal,
+    u32,
+    Scope,
+    Option<Timestamp>,
+    Option<Timestamp>,
+);
+
+/// Validate `doc` and compile it for checks. `now` is only used to reject
+/// grants that have already expired; decisions take their own `now`.
+///
+/// # Errors
+/// The first problem found, located in the document: unsupported version,
+/// malformed or duplicate permission, unknown permission or wildcard that
+/// matches nothing, malformed or duplicate role, unknown parent role,
+/// inheritance cycle (named), binding to an unknown role, duplicate
+/// binding, empty or expired window, staff grant without expiry, missing or
+/// overlong reason, or a size limit. See [`RbacError`].
+pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
+    if doc.version != POLICY_VERSION {
+        return Err(RbacError::UnsupportedVersion { found: doc.version });
+    }
+    if doc.bindings.len().saturating_add(doc.denies.len()) > MAX_RULES {
+        return Err(RbacError::Limit {
+            at: "bindings".into(),
+            what: "bindings and denies",
+            max: MAX_RULES,
+        });
+    }
+    let perms = PermissionTable::new(&doc.permissions)?;
+    let width = perms.width();
+    let mut arena = SetArena::new(width);
+    let roles = RoleTable::build(&doc.roles, &perms, &mut arena)?;
+    let role_sets: Vec<Vec<u64>> = roles
+        .effective
+        .iter()
+        .map(|&s| arena.get(s).to_vec())
+        .collect();
+
+    let mut names = Names::default();
+    let mut recs = Vec::with_capacity(doc.bindings.len());
+    let mut metas = Vec::new();
+    let mut seen: HashMap<BindingKey<'_>, usize> = HashMap::new();
+    for (i, b) in doc.bindings.iter().enumerate() {
+        let at = || format!("bindings[{i}]");
+        let role = roles
+            .lookup(&b.role)
+            .ok_or_else(|| RbacError::UnknownRole {
+                at: at(),
+                role: clip(&b.role, 80),
+            })?;
+        check_window(b.not_before, b.expires_at, &at)?;
+        if let Some(e) = b.expires_at
+            && e <= now
+        {
+            return Err(RbacError::GrantExpired {
+                at: at(),
+                expires_at: e.to_string(),
+                now: now.to_string(),
+            });
+        }
+        let staff = b.principal.kind() == PrincipalKind::Staff;
+        if staff && b.expires_at.is_none() {
+            return Err(RbacError::StaffGrantNotTimeBound {
+                at: at(),
+                principal: b.principal.to_string(),
+            });
+        }
+        let timed = b.not_before.is_some() || b.expires_at.is_some();
+        check_reason(b.reason.as_deref(), staff || timed, &at)?;
+        if let Some(first) =
+            seen.insert((&b.principal, role, b.scope, b.not_before, b.expires_at), i)
+        {
+            return Err(RbacError::DuplicateBinding {
+                at: at(),
+                first: format!("bindings[{first}]"),
+            });
+        }
+        let meta = if timed || b.reason.is_some() {
+            metas.push(Meta {
+                not_before: b.not_before,
+                expires_at: b.expires_at,
+                reason: b.reason.as_deref().map(Into::into),
+            });
+            u32::try_from(metas.len() - 1).unwrap_or(NONE)
+        } else {
+            NONE
+        };
+        let principal = names.principal(&b.principal);
+        let scope = names.scope(b.scope);
+        recs.push(BindingRec {
+            principal,
+            role,
+            scope,
+            meta,
+            source: u32::try_from(i).unwrap_or(NONE),
+        });
+    }
+
+    let mut denies = Vec::with_capacity(doc.denies.len());
+    let mut deny_sets = Vec::with_capacity(doc.denies.len());
+    for (j, d) in doc.denies.iter().enumerate() {
+        let at = || format!("denies[{j}]");
+        check_window(d.not_before, d.expires_at, &at)?;
+        check_reason(d.reason.as_deref(), false, &at)?;
+        let mut set = vec![0u64; width];
+        for (k, p) in d.permissions.iter().enumerate() {
+            perms.expand_into(p, &mut set, &|| format!("denies[{j}].permissions[{k}]"))?;
+        }
+        denies.push(DenyRec {
+            principal: d.principal.as_ref().map(|p| names.principal(p)),
+            scope: d.scope,
+            patterns: d
+                .permissions
+                .iter()
+                .map(|p| Box::<str>::from(p.as_str()))
+                .collect(),
+            meta: Meta {
+                not_before: d.not_before,
+                expires_at: d.expires_at,
+                reason: d.reason.as_deref().map(Into::into),
+            },
+        });
+        deny_sets.push(set);
+    }
+
+    // Intern every scope an entry can have, so the loop below only reads.
+    let tenants: Vec<Scope> = recs
+        .iter()
+        .filter_map(|r| names.scopes.get(r.scope as usize))
+        .map(Scope::widen_to_tenant)
+        .collect();
+    for s in tenants.into_iter().chain(denies.iter().map(|d| d.scope)) {
+        let _ = names.scope(s);
+    }
+
+    // Denies that can touch a (principal, tenant): its own, and everyone's.
+    let mut own_denies: HashMap<(u32, TenantId), Vec<usize>> = HashMap::new();
+    let mut all_denies: HashMap<TenantId, Vec<usize>> = HashMap::new();
+    for (j, d) in denies.iter().enumerate() {
+        let t = d.scope.tenant_id();
+        match d.principal {
+            Some(p) => own_denies.entry((p, t)).or_default().push(j),
+            None => all_denies.entry(t).or_default().push(j),
+        }
+    }
+    let denies_for = |p: u32, t: TenantId| {
+        let own = own_denies.get(&(p, t)).map_or(&[][..], |v| v.as_slice());
+        let all = all_denies.get(&t).map_or(&[][..], |v| v.as_slice());
+        own.iter().chain(all).copied()
+    };
+
+    let scope_of = |r: &BindingRec| names.scopes.get(r.scope as usize).copied();
+    let mut order: Vec<usize> = (0..recs.len()).collect();
+    order.sort_by_key(|&i| {
+        recs.get(i)
+            .map(|r| (r.principal, scope_of(r).map(|s| s.tenant_id())))
+    });
+
+    let mut out = Tables::default();
+    let mut start = 0;
+    while start < order.len() {
+        let key = |i: usize| {
+            recs.get(i)
+                .map(|r| (r.principal, scope_of(r).map(|s| s.tenant_id())))
+        };
+        let k0 = order.get(start).copied().and_then(key);
+        let end = order.get(start..).map_or(start, |rest| {
+            start + rest.iter().take_while(|&&i| key(i) == k0).count()
+        });
+        let group: Vec<&BindingRec> = order
+            .get(start..end)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|&i| recs.get(i))
+            .collect();
+        start = end.max(start + 1);
+        let Some((pid, Some(tenant))) = k0 else {
+            continue;
+        };
+        let tenant_scope = Scope::tenant(tenant);
+        let mut needed: Vec<Scope> = group.iter().filter_map(|r| scope_of(r)).collect();
+        needed.extend(denies_for(pid, tenant).filter_map(|j| denies.get(j).map(|d| d.scope)));
+        needed.retain(|s| !s.is_tenant_wide());
+        needed.sort_unstable();
+        needed.dedup();
+        needed.insert(0, tenant_scope);
+        let mut tenant_line: (Vec<i64>, Vec<u32>) = (Vec::new(), vec![0]);
+        for s in needed {
+            let mut items = Vec::new();
+            for r in group
+                .iter()
+                .filter(|r| scope_of(r).is_some_and(|bs| bs.contains(&s)))
+            {
+                let m = metas.get(r.meta as usize);
+                items.push(Item {
+                    not_before: m.and_then(|m| m.not_before).map(|t| t.unix_millis()),
+                    expires_at: m.and_then(|m| m.expires_at).map(|t| t.unix_millis()),
+                    set: role_sets
+                        .get(r.role as usize)
+                        .map_or(&[][..], |v| v.as_slice()),
+                    deny: false,
+                });
+            }
+            for j in denies_for(pid, tenant) {
+                if let (Some(d), Some(set)) = (denies.get(j), deny_sets.get(j))
+                    && d.scope.contains(&s)
+                {
+                    items.push(Item {
+                        not_before: d.meta.not_before.map(|t| t.unix_millis()),
+                        expires_at: d.meta.expires_at.map(|t| t.unix_millis()),
+                        set,
+                        deny: true,
+                    });
+                }
+            }
+            if timeline::timed_count(&items) > MAX_TIMED_PER_SCOPE {
+                return Err(RbacError::Limit {
+                    at: format!("principal `{}` in `{s}`", names.display(pid)),
+                    what: "time-bound grants and denies in one scope",
+                    max: MAX_TIMED_PER_SCOPE,
+                });
+            }
+            let tl = timeline::build(&items, width);
+            let line = (
+                tl.bounds,
+                tl.sets
+                    .iter()
+                    .map(|set| arena.intern(set))
+                    .collect::<Vec<u32>>(),
+            );
+            // A project entry equal to the tenant's adds nothing: the check
+            // falls back to the tenant entry. An all-empty tenant entry is
+            // the same as none.
+            if line == tenant_line {
+                continue;
+            }
+            if s.is_tenant_wide() {
+                tenant_line = (line.0.clone(), line.1.clone());
+            }
+            out.push(pid, names.by_scope.get(&s).copied().unwrap_or(NONE), line)?;
+        }
+    }
+
+    let warnings = deny_warnings(
+        doc,
+        &recs,
+        &denies,
+        &deny_sets,
+        &role_sets,
+        &roles,
+        &names,
+        &denies_for,
+    );
+    recs.sort_by_key(|r| (r.principal, r.source));
+
+    let hasher = foldhash::fast::RandomState::default();
+    let Names {
+        slots,
+        text,
+        scopes,
+        ..
+    } = names;
+    let slot_hash = |s: u32, scope: Option<&Scope>| {
+        let slot = slots.get(s as usize).copied().unwrap_or(PrincipalSlot {
+            start: 0,
+            len: 0,
+            kind: PrincipalKind::User,
+        });
+        let id = text
+            .get(slot.start as usize..slot.start as usize + usize::from(slot.len))
+            .unwrap_or("");
+        match scope {
+            Some(sc) => hasher.hash_one((slot.kind, id, sc)),
+            None => hasher.hash_one((slot.kind, id)),
+        }
+    };
+    let mut principal_index = hashbrown::HashTable::with_capacity(slots.len());
+    for s in 0..u32::try_from(slots.len()).unwrap_or(0) {
+        principal_index.insert_unique(slot_hash(s, None), s, |&x| slot_hash(x, None));
+    }
+    let entry_hash = |i: u32| {
+        let e = out.entries.get(i as usize);
+        slot_hash(
+            e.map_or(0, |e| e.principal),
+            e.and_then(|e| scopes.get(e.scope as usize)),
+        )
+    };
+    let mut entry_index = hashbrown::HashTable::with_capacity(out.entries.len());
+    for i in 0..u32::try_from(out.entries.len()).unwrap_or(0) {
+        entry_index.insert_unique(entry_hash(i), i, |&x| entry_hash(x));
+    }
+    let mut binding_meta = metas;
+    binding_meta.shrink_to_fit();
+    let mut tables = out;
+    tables.entries.shrink_to_fit();
+    Ok(CompiledPolicy {
+        perms,
+        width,
+        sets: arena.into_words(),
+        roles,
+        scopes,
+        principals: slots,
+        principal_text: text,
+        principal_index,
+        entries: tables.entries,
+        entry_index,
+        timelines: tables.timelines,
+        bounds: tables.bounds,
+        piece_sets: tables.piece_sets,
+        bindings: recs,
+        binding_meta,
+        denies,
+        hasher,
+        warnings,
+    })
+}
+
+fn check_window(
+    nb: Option<Timestamp>,
+    exp: Option<Timestamp>,
+    at: &dyn Fn() -> String,
+) -> Result<()> {
+    match (nb, exp) {
+        (Some(n), Some(e)) if n >= e => Err(RbacError::EmptyWindow {
+            at: at(),
+            not_before: n.to_string(),
+            expires_at: e.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn check_reason(reason: Option<&str>, required: bool, at: &dyn Fn() -> String) -> Result<()> {
+    match reason {
+        Some(r) if r.len() > MAX_REASON_LEN => Err(RbacError::ReasonTooLong {
+            at: at(),
+            max: MAX_REASON_LEN,
+        }),
+        Some(r) if required && r.trim().is_empty() => Err(RbacError::MissingReason { at: at() }),
+        None if required => Err(RbacError::MissingReason { at: at() }),
+        _ => Ok(()),
+    }
+}
+
+/// Interned principals (text arena) and scopes.
+#[derive(Default)]
+struct Names {
+    slots: Vec<PrincipalSlot>,
+    text: String,
+    by_principal: HashMap<Principal, u32>,
+    scopes: Vec<Scope>,
+    by_scope: HashMap<Scope, u32>,
+}
+
+impl Names {
+    fn principal(&mut self, p: &Principal) -> u32 {
+        if let Some(&s) = self.by_principal.get(p) {
+            return s;
+        }
+        let s = u32::try_from(self.slots.len()).unwrap_or(NONE);
+        let start = u32::try_from(self.text.len()).unwrap_or(NONE);
+        // Principal ids are at most 128 bytes (palisade-tenancy checks it).
+        let len = u8::try_from(p.id().len()).unwrap_or(u8::MAX);
+        self.text.push_str(p.id());
+        self.slots.push(PrincipalSlot {
+            start,
+            len,
+            kind: p.kind(),
+        });
+        self.by_principal.insert(p.clone(), s);
+        s
+    }
+
+    fn scope(&mut self, sc: Scope) -> u32 {
+        *self.by_scope.entry(sc).or_insert_with(|| {
+            self.scopes.push(sc);
+            u32::try_from(self.scopes.len() - 1).unwrap_or(NONE)
+        })
+    }
+
+    fn display(&self, s: u32) -> String {
+        self.slots.get(s as usize).map_or_else(String::new, |slot| {
+            let id = self
+                .text
+                .get(slot.start as usize..slot.start as usize + usize::from(slot.len))
+                .unwrap_or("");
+            format!("{}:{id}", slot.kind)
+        })
+    }
+}
+
+/// The check-path tables being filled.
+#[derive(Default)]
+struct Tables {
+    entries: Vec<Entry>,
+    timelines: Vec<TimelineRef>,
+    bounds: Vec<i64>,
+    piece_sets: Vec<u32>,
+}
+
+impl Tables {
+    fn push(
+        &mut self,
+        principal: u32,
+        scope: u32,
+        (bounds, sets): (Vec<i64>, Vec<u32>),
+    ) -> Result<()> {
+        let limit = || RbacError::Limit {
+            at: "policy".into(),
+            what: "precomputed entries",
+            max: TIMED as usize,
+        };
+        let set = if bounds.is_empty() {
+            sets.first().copied().unwrap_or(0)
+        } else {
+            let idx = u32::try_from(self.timelines.len())
+                .ok()
+                .filter(|i| i & TIMED == 0)
+                .ok_or_else(limit)?;
+            self.timelines.push(TimelineRef {
+                bounds_start: u32::try_from(self.bounds.len()).map_err(|_| limit())?,
+                bounds_len: u32::try_from(bounds.len()).map_err(|_| limit())?,
+                sets_start: u32::try_from(self.piece_sets.len()).map_err(|_| limit())?,
+            });
+            self.bounds.extend(bounds);
+            self.piece_sets.extend(sets);
+            TIMED | idx
+        };
+        if self.entries.len() >= TIMED as usize {
+            return Err(limit());
+        }
+        self.entries.push(Entry {
+            principal,
+            scope,
+            set,
+        });
+        Ok(())
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one-shot helper over compile's locals"
+)]
+fn deny_warnings<I: Iterator<Item = usize>>(
+    doc: &PolicyDocument,
+    recs: &[BindingRec],
+    denies: &[DenyRec],
+    deny_sets: &[Vec<u64>],
+    role_sets: &[Vec<u64>],
+    roles: &RoleTable,
+    names: &Names,
+    denies_for: &dyn Fn(u32, TenantId) -> I,
+) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for r in recs {
+        let Some(scope) = names.scopes.get(r.scope as usize) else {
+            continue;
+        };
+        let Some(rs) = role_sets.get(r.role as usize) else {
+            continue;
+        };
+        if crate::bitset::is_empty(rs) {
+            continue;
+        }
+        for j in denies_for(r.principal, scope.tenant_id()) {
+            if let (Some(d), Some(ds)) = (denies.get(j), deny_sets.get(j))
+                && d.scope.contains(scope)
+                && crate::bitset::is_subset(rs, ds)
+            {
+                out.push(Warning::DenyEmptiesRole {
+                    deny: format!("denies[{j}]"),
+                    binding: format!("bindings[{}]", r.source),
+                    role: roles.name(r.role).to_owned(),
+                    principal: doc
+                        .bindings
+                        .get(r.source as usize)
+                        .map_or_else(String::new, |b| b.principal.to_string()),
+                });
+            }
+        }
+    }
+    out
+}
