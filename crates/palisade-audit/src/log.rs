@@ -1,0 +1,270 @@
+//! One tenant's log: append (encode, hash, extend the tree, hand to the
+//! sink), checkpoints, proofs, export.
+
+use crate::canonical::encode_record;
+use crate::checkpoint::Checkpoint;
+use crate::error::{AuditError, Result};
+use crate::event::AuditEvent;
+use crate::keys::CheckpointSigner;
+use crate::merkle::{Hash, Tree, leaf_hash};
+use crate::proof::{ConsistencyProof, InclusionProof};
+use crate::redact::{DefaultRedactor, Redactor, apply};
+use crate::sink::{AuditSink, Record, Resume};
+use palisade_tenancy::{TenantId, Timestamp};
+use std::io::Write;
+use std::sync::Arc;
+
+/// When the log signs a checkpoint on its own (besides explicit calls).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct CheckpointPolicy {
+    /// After this many records since the last checkpoint (0 = never by count).
+    pub every_records: u64,
+    /// When an appended event's time is this many milliseconds after the
+    /// last checkpoint (0 = never by time).
+    pub every_millis: u64,
+}
+
+impl Default for CheckpointPolicy {
+    /// Every 1 000 records or 60 s, whichever comes first.
+    fn default() -> Self {
+        Self { every_records: 1000, every_millis: 60_000 }
+    }
+}
+
+/// Proof of an append: where the record is and what it hashes to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Receipt {
+    /// The record's index in its tenant's log.
+    pub index: u64,
+    /// `SHA-256(0x00 ‖ canonical record)`.
+    pub leaf_hash: Hash,
+}
+
+/// The append-only log of one tenant. Not `Sync`: share it through
+/// [`crate::AuditLog`] (a mutex per tenant) or your own lock.
+pub struct TenantLog {
+    tenant: TenantId,
+    tree: Tree,
+    buf: Vec<u8>,
+    sink: Box<dyn AuditSink>,
+    signer: Arc<CheckpointSigner>,
+    redactor: Arc<dyn Redactor>,
+    policy: CheckpointPolicy,
+    last: Option<Checkpoint>,
+    closed: bool,
+}
+
+impl core::fmt::Debug for TenantLog {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "TenantLog({}, size {})", self.tenant, self.tree.size())
+    }
+}
+
+impl TenantLog {
+    /// A new, empty log for `tenant` writing to `sink`, signing with
+    /// `signer`, using the default redactor and checkpoint policy.
+    #[must_use]
+    pub fn new(tenant: TenantId, sink: Box<dyn AuditSink>, signer: Arc<CheckpointSigner>) -> Self {
+        Self::resume(tenant, sink, signer, Resume::default())
+    }
+
+    /// Continue a log from the state recovered from its sink.
+    #[must_use]
+    pub fn resume(tenant: TenantId, sink: Box<dyn AuditSink>, signer: Arc<CheckpointSigner>, state: Resume) -> Self {
+        let mut tree = Tree::new();
+        for l in state.leaves {
+            tree.push(l);
+        }
+        Self {
+            tenant,
+            tree,
+            buf: Vec::with_capacity(1024),
+            sink,
+            signer,
+            redactor: Arc::new(DefaultRedactor),
+            policy: CheckpointPolicy::default(),
+            last: state.last_checkpoint,
+            closed: false,
+        }
+    }
+
+    /// Replace the redaction hook.
+    #[must_use]
+    pub fn with_redactor(mut self, redactor: Arc<dyn Redactor>) -> Self {
+        self.redactor = redactor;
+        self
+    }
+
+    /// Replace the checkpoint policy.
+    #[must_use]
+    pub fn with_policy(mut self, policy: CheckpointPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Sign future checkpoints with `signer` (key rotation). Verifiers need
+    /// both the old and the new key id in their keyring.
+    pub fn rotate_signer(&mut self, signer: Arc<CheckpointSigner>) {
+        self.signer = signer;
+    }
+
+    /// The tenant.
+    #[must_use]
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// Number of records.
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.tree.size()
+    }
+
+    /// The last checkpoint signed.
+    #[must_use]
+    pub fn last_checkpoint(&self) -> Option<&Checkpoint> {
+        self.last.as_ref()
+    }
+
+    /// Redact, encode, hash and store `event` as the next record; sign a
+    /// checkpoint when the policy says so (using the event's time as now).
+    ///
+    /// # Errors
+    /// [`AuditError::WrongTenant`] for another tenant's event;
+    /// [`AuditError::SinkClosed`] after an earlier sink failure; the sink's
+    /// error (after which the log is closed: nothing is half-appended).
+    pub fn append(&mut self, mut event: AuditEvent) -> Result<Receipt> {
+        if self.closed {
+            return Err(AuditError::SinkClosed);
+        }
+        if event.scope.tenant_id() != self.tenant {
+            return Err(AuditError::WrongTenant {
+                log: self.tenant.to_string(),
+                event: event.scope.tenant_id().to_string(),
+            });
+        }
+        apply(self.redactor.as_ref(), &mut event);
+        let index = self.tree.size();
+        encode_record(index, &event, &mut self.buf);
+        let lh = leaf_hash(&self.buf);
+        let rec = Record { index, leaf_hash: &lh, event: &event, canonical: &self.buf };
+        if let Err(e) = self.sink.append(&rec) {
+            self.closed = true;
+            return Err(e);
+        }
+        self.tree.push(lh);
+        if self.due(event.time) {
+            self.checkpoint(event.time)?;
+        }
+        Ok(Receipt { index, leaf_hash: lh })
+    }
+
+    fn due(&self, now: Timestamp) -> bool {
+        let (size, time) = self.last.as_ref().map_or((0, None), |c| (c.size, Some(c.time)));
+        let pending = self.tree.size() - size;
+        if pending == 0 {
+            return false;
+        }
+        let by_count = self.policy.every_records != 0 && pending >= self.policy.every_records;
+        let by_time = self.policy.every_millis != 0
+            && time.is_some_and(|t| now.duration_since(t).is_some_and(|d| d.as_millis() >= u128::from(self.policy.every_millis)));
+        by_count || by_time
+    }
+
+    /// Sign a checkpoint of the current size and root at `now` and store it
+    /// (the sink commits per its fsync policy).
+    ///
+    /// # Errors
+    /// [`AuditError::SinkClosed`] or the sink's error.
+    pub fn checkpoint(&mut self, now: Timestamp) -> Result<Checkpoint> {
+        if self.closed {
+            return Err(AuditError::SinkClosed);
+        }
+        let size = self.tree.size();
+        let root = self.tree.root_at(size).unwrap_or_else(crate::merkle::empty_root);
+        let prev = self.last.as_ref().map_or([0; 32], Checkpoint::chain_hash);
+        let cp = Checkpoint::sign(&self.signer, self.tenant, size, root, now, prev);
+        if let Err(e) = self.sink.checkpoint(&cp) {
+            self.closed = true;
+            return Err(e);
+        }
+        self.last = Some(cp.clone());
+        Ok(cp)
+    }
+
+    /// Sign a checkpoint if the time policy says one is due at `now` (call
+    /// periodically so a quiet tenant's tail still gets signed).
+    ///
+    /// # Errors
+    /// As [`TenantLog::checkpoint`].
+    pub fn tick(&mut self, now: Timestamp) -> Result<Option<Checkpoint>> {
+        if self.due(now) { self.checkpoint(now).map(Some) } else { Ok(None) }
+    }
+
+    /// Make everything appended so far durable (the sink's commit).
+    ///
+    /// # Errors
+    /// The sink's error (the log is then closed).
+    pub fn commit(&mut self) -> Result<()> {
+        let r = self.sink.commit();
+        if r.is_err() {
+            self.closed = true;
+        }
+        r
+    }
+
+    /// The Merkle root of the first `size` records.
+    #[must_use]
+    pub fn root(&self, size: u64) -> Option<Hash> {
+        self.tree.root_at(size)
+    }
+
+    /// The leaf hash of record `index`.
+    #[must_use]
+    pub fn leaf_hash(&self, index: u64) -> Option<Hash> {
+        self.tree.leaf(index)
+    }
+
+    /// Prove that record `index` is in the tree of `size` records.
+    ///
+    /// # Errors
+    /// [`AuditError::ProofRange`] unless `index < size <= self.size()`.
+    pub fn prove_inclusion(&self, index: u64, size: u64) -> Result<InclusionProof> {
+        let mut path = Vec::with_capacity(64);
+        if index >= size || size > self.size() || self.tree.inclusion_path(index, 0, size, &mut path).is_none() {
+            return Err(AuditError::ProofRange { what: format!("inclusion of index {index} in size {size}"), size: self.size() });
+        }
+        Ok(InclusionProof { index, size, path })
+    }
+
+    /// Prove that the tree of `old_size` records is a prefix of the tree of
+    /// `new_size` records.
+    ///
+    /// # Errors
+    /// [`AuditError::ProofRange`] unless `old_size <= new_size <= self.size()`.
+    pub fn prove_consistency(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof> {
+        let mut path = Vec::with_capacity(64);
+        let ok = old_size <= new_size
+            && new_size <= self.size()
+            && (old_size == 0 || self.tree.subproof(old_size, 0, new_size, true, &mut path).is_some());
+        if !ok {
+            return Err(AuditError::ProofRange {
+                what: format!("consistency of size {old_size} with size {new_size}"),
+                size: self.size(),
+            });
+        }
+        Ok(ConsistencyProof { old_size, new_size, path })
+    }
+
+    /// Write the JSON Lines export, first signing a checkpoint at `now` if
+    /// records were appended since the last one, so the export ends signed.
+    ///
+    /// # Errors
+    /// Sink errors, or [`AuditError::Io`] writing to `out`.
+    pub fn export(&mut self, now: Timestamp, out: &mut dyn Write) -> Result<()> {
+        if self.last.as_ref().is_none_or(|c| c.size < self.size()) {
+            self.checkpoint(now)?;
+        }
+        self.sink.export(self.tenant, out)
+    }
+}

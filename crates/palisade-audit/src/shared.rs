@@ -1,0 +1,166 @@
+//! [`AuditLog`]: the `Send + Sync` handle a service shares across threads,
+//! holding one [`TenantLog`] per tenant behind its own mutex.
+
+use crate::checkpoint::Checkpoint;
+use crate::error::Result;
+use crate::event::AuditEvent;
+use crate::keys::CheckpointSigner;
+use crate::log::{CheckpointPolicy, Receipt, TenantLog};
+use crate::redact::{DefaultRedactor, Redactor};
+use crate::sink::{AuditSink, MemorySink, Resume};
+use palisade_tenancy::{TenantId, Timestamp};
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+/// Opens the sink of a tenant's log the first time the tenant is seen.
+pub trait SinkFactory: Send + Sync {
+    /// Open (or create) `tenant`'s sink and return what it already holds.
+    ///
+    /// # Errors
+    /// The sink's open errors (e.g. a torn or unverifiable file).
+    fn open(&self, tenant: TenantId) -> Result<(Box<dyn AuditSink>, Resume)>;
+}
+
+/// A [`SinkFactory`] of [`MemorySink`]s.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemorySinks;
+
+impl SinkFactory for MemorySinks {
+    fn open(&self, _tenant: TenantId) -> Result<(Box<dyn AuditSink>, Resume)> {
+        Ok((Box::new(MemorySink::new()), Resume::default()))
+    }
+}
+
+type Shared = Arc<Mutex<TenantLog>>;
+
+/// Per-tenant audit logs behind one thread-safe handle.
+///
+/// ```
+/// use palisade_audit::{AuditLog, CheckpointSigner, KeyId, MemorySinks};
+/// let log = AuditLog::new(Box::new(MemorySinks), CheckpointSigner::generate_hmac(KeyId::new("k1")?)?);
+/// fn shared<T: Send + Sync>(_: &T) {}
+/// shared(&log);
+/// # Ok::<(), palisade_audit::AuditError>(())
+/// ```
+pub struct AuditLog {
+    tenants: RwLock<HashMap<TenantId, Shared>>,
+    factory: Box<dyn SinkFactory>,
+    signer: RwLock<Arc<CheckpointSigner>>,
+    redactor: Arc<dyn Redactor>,
+    policy: CheckpointPolicy,
+}
+
+impl core::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("AuditLog")
+    }
+}
+
+impl AuditLog {
+    /// Logs whose sinks come from `factory`, signed by `signer`, with the
+    /// default redactor and checkpoint policy.
+    #[must_use]
+    pub fn new(factory: Box<dyn SinkFactory>, signer: CheckpointSigner) -> Self {
+        Self {
+            tenants: RwLock::new(HashMap::new()),
+            factory,
+            signer: RwLock::new(Arc::new(signer)),
+            redactor: Arc::new(DefaultRedactor),
+            policy: CheckpointPolicy::default(),
+        }
+    }
+
+    /// Use `redactor` for tenants opened from now on.
+    #[must_use]
+    pub fn with_redactor(mut self, redactor: Arc<dyn Redactor>) -> Self {
+        self.redactor = redactor;
+        self
+    }
+
+    /// Use `policy` for tenants opened from now on.
+    #[must_use]
+    pub fn with_policy(mut self, policy: CheckpointPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    fn tenant(&self, tenant: TenantId) -> Result<Shared> {
+        if let Some(t) = self.tenants.read().unwrap_or_else(PoisonError::into_inner).get(&tenant) {
+            return Ok(Arc::clone(t));
+        }
+        let mut map = self.tenants.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(t) = map.get(&tenant) {
+            return Ok(Arc::clone(t));
+        }
+        let (sink, state) = self.factory.open(tenant)?;
+        let signer = Arc::clone(&self.signer.read().unwrap_or_else(PoisonError::into_inner));
+        let log = TenantLog::resume(tenant, sink, signer, state)
+            .with_redactor(Arc::clone(&self.redactor))
+            .with_policy(self.policy);
+        let shared = Arc::new(Mutex::new(log));
+        map.insert(tenant, Arc::clone(&shared));
+        Ok(shared)
+    }
+
+    /// Run `f` on `tenant`'s log (opening it on first use), under its lock.
+    ///
+    /// # Errors
+    /// Errors opening the tenant's sink.
+    pub fn with_tenant<R>(&self, tenant: TenantId, f: impl FnOnce(&mut TenantLog) -> R) -> Result<R> {
+        let t = self.tenant(tenant)?;
+        let mut guard = t.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(f(&mut guard))
+    }
+
+    /// Append `event` to its tenant's log (see [`TenantLog::append`]).
+    ///
+    /// # Errors
+    /// As [`TenantLog::append`], or opening the tenant's sink.
+    pub fn append(&self, event: AuditEvent) -> Result<Receipt> {
+        self.with_tenant(event.scope().tenant_id(), |l| l.append(event))?
+    }
+
+    /// Sign a checkpoint of `tenant`'s log at `now`.
+    ///
+    /// # Errors
+    /// As [`TenantLog::checkpoint`].
+    pub fn checkpoint(&self, tenant: TenantId, now: Timestamp) -> Result<Checkpoint> {
+        self.with_tenant(tenant, |l| l.checkpoint(now))?
+    }
+
+    /// Write `tenant`'s export (see [`TenantLog::export`]).
+    ///
+    /// # Errors
+    /// As [`TenantLog::export`].
+    pub fn export(&self, tenant: TenantId, now: Timestamp, out: &mut dyn Write) -> Result<()> {
+        self.with_tenant(tenant, |l| l.export(now, out))?
+    }
+
+    /// Sign due checkpoints of every open tenant at `now`, and commit them.
+    ///
+    /// # Errors
+    /// The first tenant error; the other tenants are still ticked.
+    pub fn tick(&self, now: Timestamp) -> Result<()> {
+        let all: Vec<Shared> =
+            self.tenants.read().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
+        let mut first = Ok(());
+        for t in all {
+            let mut g = t.lock().unwrap_or_else(PoisonError::into_inner);
+            let r = g.tick(now).and_then(|_| g.commit());
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
+    }
+
+    /// Sign every future checkpoint of every tenant with `signer`.
+    pub fn rotate_signer(&self, signer: CheckpointSigner) {
+        let signer = Arc::new(signer);
+        *self.signer.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&signer);
+        for t in self.tenants.read().unwrap_or_else(PoisonError::into_inner).values() {
+            t.lock().unwrap_or_else(PoisonError::into_inner).rotate_signer(Arc::clone(&signer));
+        }
+    }
+}
