@@ -14,6 +14,10 @@ pub const MAX_ACTION_LEN: usize = 64;
 pub const MAX_TEXT_LEN: usize = 256;
 /// Longest outcome or staff-access reason, in bytes.
 pub const MAX_REASON_LEN: usize = 512;
+/// 0000-01-01T00:00:00Z in Unix milliseconds.
+const MIN_TIME_MS: i64 = -62_167_219_200_000;
+/// 9999-12-31T23:59:59.999Z in Unix milliseconds.
+const MAX_TIME_MS: i64 = 253_402_300_799_999;
 /// Most details an event may carry.
 pub const MAX_DETAILS: usize = 32;
 
@@ -293,7 +297,8 @@ impl AuditEvent {
     /// As [`AuditEvent::new`] with a given id (e.g. replaying stored events).
     ///
     /// # Errors
-    /// [`AuditError::Field`] for an invalid `action`.
+    /// [`AuditError::Field`] for an invalid `action`, or a `time` outside
+    /// the years 0000–9999 (which RFC 3339 cannot write).
     pub fn with_id(
         id: Uuid,
         time: Timestamp,
@@ -304,6 +309,9 @@ impl AuditEvent {
         outcome: Outcome,
     ) -> Result<Self> {
         check_name("action", action)?;
+        if !(MIN_TIME_MS..=MAX_TIME_MS).contains(&time.unix_millis()) {
+            return Err(AuditError::Field { field: "time", reason: "must lie in the years 0000 to 9999" });
+        }
         Ok(Self {
             id,
             time,

@@ -211,6 +211,16 @@ impl VerifyKey {
         }
     }
 
+    /// The Ed25519 public key bytes (to publish for third-party
+    /// verifiers), or `None` for an HMAC key.
+    #[must_use]
+    pub fn ed25519_public_bytes(&self) -> Option<[u8; 32]> {
+        match &self.0 {
+            VerifyKind::Hmac(_) => None,
+            VerifyKind::Ed25519(k) => Some(k.to_bytes()),
+        }
+    }
+
     /// True when `sig` is a valid signature (or full 32-byte HMAC tag,
     /// compared in constant time) of `msg`. Ed25519 uses `verify_strict`
     /// (rejects non-canonical and small-order encodings).

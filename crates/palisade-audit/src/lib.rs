@@ -50,6 +50,8 @@ mod jsonl;
 mod keys;
 mod log;
 mod merkle;
+#[cfg(test)]
+mod merkle_tests;
 mod proof;
 mod redact;
 mod shared;
