@@ -213,15 +213,12 @@ impl CompiledPolicy {
         out: &mut [Decision],
     ) {
         let set = self.subject_set(subject);
-        let mut rest = out.iter_mut();
-        for (slot, p) in rest.by_ref().zip(permissions) {
-            *slot = match set {
-                Some(set) if self.permitted(set, subject.key_scopes, *p) => Decision::Allow,
+        let mask = subject.key_scopes;
+        for (i, slot) in out.iter_mut().enumerate() {
+            *slot = match (set, permissions.get(i)) {
+                (Some(set), Some(&p)) if self.permitted(set, mask, p) => Decision::Allow,
                 _ => Decision::Deny,
             };
-        }
-        for slot in rest {
-            *slot = Decision::Deny;
         }
     }
 
