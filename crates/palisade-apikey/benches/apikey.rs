@@ -54,6 +54,24 @@ fn bench_verify(c: &mut Criterion) {
             black_box(m.finalize().into_bytes())
         })
     });
+    g.bench_function("component_hmac_sha256_93B_prekeyed", |b| {
+        b.iter(|| {
+            let mut m = mac.clone();
+            m.update(black_box(&[1u8; 19]));
+            m.update(black_box(&[1u8; 18]));
+            m.update(black_box(&[1u8; 16]));
+            m.update(black_box(&[1u8; 40]));
+            black_box(m.finalize().into_bytes())
+        })
+    });
+    let fmt = keys.format().clone();
+    g.bench_function("component_parse_and_checksum", |b| {
+        b.iter(|| fmt.parse(black_box(&key)).unwrap().key_id().as_bytes()[0])
+    });
+    let id = *issued[3].key_id();
+    g.bench_function("component_store_get", |b| {
+        b.iter(|| keys.store().get(black_box(&id)).unwrap())
+    });
     g.bench_function("hmac_success", |b| {
         b.iter(|| keys.verify(black_box(&key), &ctx).unwrap())
     });

@@ -19,26 +19,54 @@ const MSG_MAX: usize =
 
 /// The hashed message: label ‖ scope context bytes ‖ key id ‖ secret. It
 /// binds the record's tenant scope and key id, so a hash copied onto
-/// another record (another tenant's) never verifies. On the stack.
-pub(crate) struct Message {
-    buf: zeroize::Zeroizing<[u8; MSG_MAX]>,
-    len: usize,
+/// another record (another tenant's) never verifies. It borrows its parts:
+/// HMAC absorbs them one by one with no copy; Argon2id gets them joined in
+/// a zeroized stack buffer.
+pub(crate) struct Message<'a> {
+    scope: palisade_tenancy::ScopeBytes,
+    id: &'a KeyId,
+    secret: &'a [u8; SECRET_LEN],
 }
 
-impl Message {
-    pub(crate) fn new(scope: &Scope, id: &KeyId, secret: &[u8; SECRET_LEN]) -> Self {
+impl<'a> Message<'a> {
+    pub(crate) fn new(scope: &Scope, id: &'a KeyId, secret: &'a [u8; SECRET_LEN]) -> Self {
+        Self {
+            scope: scope.to_context_bytes(),
+            id,
+            secret,
+        }
+    }
+
+    fn parts(&self) -> [&[u8]; 4] {
+        [
+            HASH_LABEL.as_slice(),
+            self.scope.as_slice(),
+            self.id.as_bytes(),
+            self.secret,
+        ]
+    }
+
+    /// The parts joined, for hashes that need one buffer (Argon2id, tests).
+    pub(crate) fn joined(&self) -> Joined {
         let mut buf = zeroize::Zeroizing::new([0u8; MSG_MAX]);
         let mut len = 0;
-        let sb = scope.to_context_bytes();
-        for part in [HASH_LABEL.as_slice(), sb.as_slice(), id.as_bytes(), secret] {
+        for part in self.parts() {
             if let Some(dst) = buf.get_mut(len..len + part.len()) {
                 dst.copy_from_slice(part);
                 len += part.len();
             }
         }
-        Self { buf, len }
+        Joined { buf, len }
     }
+}
 
+/// A joined message on the stack, wiped on drop.
+pub(crate) struct Joined {
+    buf: zeroize::Zeroizing<[u8; MSG_MAX]>,
+    len: usize,
+}
+
+impl Joined {
     pub(crate) fn as_bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or_default()
     }
@@ -131,7 +159,7 @@ pub(crate) enum HashCheck {
 
 impl KeyHash {
     /// HMAC-SHA256 of `msg` under the current pepper.
-    pub(crate) fn hmac(peppers: &PepperSet, msg: &Message) -> Result<Self, ApiKeyError> {
+    pub(crate) fn hmac(peppers: &PepperSet, msg: &Message<'_>) -> Result<Self, ApiKeyError> {
         let version = peppers.current_version();
         let mac = hmac_of(peppers, version, msg).ok_or(ApiKeyError::UnknownPepper { version })?;
         Ok(Self::HmacSha256 {
@@ -141,12 +169,12 @@ impl KeyHash {
     }
 
     /// Argon2id of `msg` with a fresh 16-byte salt.
-    pub(crate) fn argon2id(params: &Argon2Params, msg: &Message) -> Result<Self, ApiKeyError> {
+    pub(crate) fn argon2id(params: &Argon2Params, msg: &Message<'_>) -> Result<Self, ApiKeyError> {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(ApiKeyError::Random)?;
         let h = params
             .build()?
-            .hash_password_with_salt(msg.as_bytes(), &salt)
+            .hash_password_with_salt(msg.joined().as_bytes(), &salt)
             .map_err(|e| ApiKeyError::Argon2 {
                 reason: e.to_string(),
             })?;
@@ -186,7 +214,7 @@ impl KeyHash {
     }
 
     /// Check a parsed key's message (HMAC or Argon2id records).
-    pub(crate) fn check(&self, peppers: &PepperSet, msg: &Message) -> HashCheck {
+    pub(crate) fn check(&self, peppers: &PepperSet, msg: &Message<'_>) -> HashCheck {
         match self {
             Self::HmacSha256 {
                 pepper_version,
@@ -200,7 +228,7 @@ impl KeyHash {
                 let Ok(parsed) = argon2::PasswordHash::new(phc) else {
                     return HashCheck::Unusable;
                 };
-                match Argon2::default().verify_password(msg.as_bytes(), &parsed) {
+                match Argon2::default().verify_password(msg.joined().as_bytes(), &parsed) {
                     Ok(()) => HashCheck::Match,
                     Err(argon2::password_hash::Error::PasswordInvalid) => HashCheck::Mismatch,
                     Err(_) => HashCheck::Unusable,
@@ -224,9 +252,11 @@ impl KeyHash {
 }
 
 /// HMAC-SHA256 of `msg` under pepper `version`, from a cloned pre-keyed state.
-pub(crate) fn hmac_of(peppers: &PepperSet, version: u32, msg: &Message) -> Option<[u8; 32]> {
+pub(crate) fn hmac_of(peppers: &PepperSet, version: u32, msg: &Message<'_>) -> Option<[u8; 32]> {
     let mut mac = peppers.mac(version)?;
-    mac.update(msg.as_bytes());
+    for part in msg.parts() {
+        mac.update(part);
+    }
     Some(mac.finalize().into_bytes().into())
 }
 
@@ -280,7 +310,7 @@ mod tests {
         let (scope, id, secret) = example();
         let msg = Message::new(&scope, &id, &secret);
         assert_eq!(
-            hex::encode(msg.as_bytes()),
+            hex::encode(msg.joined().as_bytes()),
             "70616c69736164652d6170696b65792f76310001540192f0c1a2b37c4d8e9fa0b1c2d3e4\
              f54b78375071325a7239546257346d4e636162636465666768696a6b6c6d6e6f70717273\
              7475767778797a4142434445464748494a4b4c4d4e"
@@ -322,9 +352,9 @@ mod tests {
         );
         let a = Message::new(&scope, &id, &secret);
         let b = Message::new(&p, &id, &secret);
-        assert_eq!(a.as_bytes().len(), 93);
-        assert_eq!(b.as_bytes().len(), 109);
-        assert_ne!(a.as_bytes(), b.as_bytes());
+        assert_eq!(a.joined().as_bytes().len(), 93);
+        assert_eq!(b.joined().as_bytes().len(), 109);
+        assert_ne!(a.joined().as_bytes(), b.joined().as_bytes());
     }
 
     #[test]

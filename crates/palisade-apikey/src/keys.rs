@@ -260,7 +260,7 @@ impl<S: KeyStore> ApiKeys<S> {
 
     /// Rewrite an HMAC hash under the current pepper (best effort: a failure
     /// leaves the old, still valid hash in place).
-    fn rehash(&self, id: &KeyId, msg: &Message) {
+    fn rehash(&self, id: &KeyId, msg: &Message<'_>) {
         let Ok(new_hash) = KeyHash::hmac(&self.peppers, msg) else {
             return;
         };

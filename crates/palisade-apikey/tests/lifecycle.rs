@@ -502,3 +502,70 @@ fn listing_is_per_tenant_and_secret_free() {
     }
     assert!(format!("{k1:?}").contains(k1.display()));
 }
+
+/// A backend that is down: its errors reach the caller as `Store`.
+struct DownStore;
+
+impl KeyStore for DownStore {
+    fn get(&self, _: &palisade_apikey::KeyId) -> Option<std::sync::Arc<palisade_apikey::KeyEntry>> {
+        None
+    }
+    fn get_import(&self, _: &[u8; 32]) -> Option<std::sync::Arc<palisade_apikey::KeyEntry>> {
+        None
+    }
+    fn has_imports(&self) -> bool {
+        false
+    }
+    fn insert(
+        &self,
+        _: palisade_apikey::KeyRecord,
+    ) -> Result<std::sync::Arc<palisade_apikey::KeyEntry>, ApiKeyError> {
+        Err(ApiKeyError::Store {
+            reason: "connection refused".into(),
+        })
+    }
+    fn update(
+        &self,
+        _: &palisade_apikey::KeyId,
+        _: &mut dyn FnMut(&mut palisade_apikey::KeyRecord) -> Result<(), ApiKeyError>,
+    ) -> Result<std::sync::Arc<palisade_apikey::KeyEntry>, ApiKeyError> {
+        Err(ApiKeyError::Store {
+            reason: "connection refused".into(),
+        })
+    }
+    fn list_by_tenant(&self, _: TenantId) -> Vec<std::sync::Arc<palisade_apikey::KeyEntry>> {
+        Vec::new()
+    }
+}
+
+#[test]
+fn store_and_parse_errors_propagate() {
+    let keys = ApiKeys::new(
+        KeyFormat::default(),
+        PepperSet::new([pepper(1, 1)]).unwrap(),
+        DownStore,
+    );
+    let e = keys.issue(NewKey::new(tenant(), "x"), now()).unwrap_err();
+    assert!(matches!(e, ApiKeyError::Store { .. }));
+    assert_eq!(e.to_string(), "key store: connection refused");
+    assert!(matches!(
+        keys.revoke(&"0000000000000000".parse().unwrap(), now()),
+        Err(ApiKeyError::Store { .. })
+    ));
+    fn parse_with_question_mark(s: &str) -> Result<(), ApiKeyError> {
+        KeyFormat::default().parse(s)?;
+        Ok(())
+    }
+    let e = parse_with_question_mark("pal_live_short").unwrap_err();
+    assert!(matches!(
+        e,
+        ApiKeyError::Parse(ParseError::Length {
+            expected: 72,
+            found: 14
+        })
+    ));
+    assert!(
+        !e.to_string().contains("short"),
+        "parse errors never echo the input"
+    );
+}
