@@ -13,7 +13,7 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
 use palisade_apikey::{
-    ApiKeys, Argon2Params, Hashing, KeyFormat, NewKey, Pepper, PepperSet, VerifyContext,
+    ApiKeys, Argon2Params, Hashing, KeyFormat, KeyStore, NewKey, Pepper, PepperSet, VerifyContext,
 };
 use palisade_tenancy::{Scope, TenantId, Timestamp};
 use sha2::Sha256;
