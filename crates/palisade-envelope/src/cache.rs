@@ -149,6 +149,10 @@ impl DataKeyCache {
         map.insert(key_section.into(), OpenEntry { material, scope, created: now });
     }
 
+    pub(crate) fn remove_seal(&self, scope: &Scope) {
+        self.seal.lock().unwrap_or_else(PoisonError::into_inner).remove(scope);
+    }
+
     pub(crate) fn clear(&self) {
         self.seal.lock().unwrap_or_else(PoisonError::into_inner).clear();
         self.open.lock().unwrap_or_else(PoisonError::into_inner).clear();

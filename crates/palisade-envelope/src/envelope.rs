@@ -124,7 +124,11 @@ impl<P: KeyProvider> Envelope<P> {
         };
         let len = u64::try_from(len).unwrap_or(u64::MAX);
         if let Some(m) = cache.take_seal(scope, len, now) {
-            return Ok(m);
+            if self.inner.provider.is_primary(&m.keys.key_ref) {
+                return Ok(m);
+            }
+            // Rotated since: wrap a fresh key under the new primary.
+            cache.remove_seal(scope);
         }
         let m = Arc::new(self.fresh_material(scope)?);
         cache.put_seal(*scope, Arc::clone(&m), len, now);

@@ -326,6 +326,10 @@ impl KeyProvider for LocalKeyring {
         Ok(DataKey::from_bytes(*key))
     }
 
+    fn is_primary(&self, key_ref: &KeyRef) -> bool {
+        self.read().primary.as_ref() == Some(key_ref)
+    }
+
     fn check_decryptable(&self, key_ref: &KeyRef) -> Result<()> {
         self.read().check(key_ref).map(|_| ())
     }

@@ -58,6 +58,8 @@ mod single;
 mod stream;
 
 #[cfg(test)]
+mod kat;
+#[cfg(test)]
 mod worked_example;
 
 pub use async_envelope::AsyncEnvelope;

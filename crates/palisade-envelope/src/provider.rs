@@ -126,6 +126,13 @@ pub trait KeyProvider: Send + Sync {
         Ok((key, wrapped))
     }
 
+    /// Whether `key_ref` is still the primary version (consulted before a
+    /// cached data key seals again, so a rotation takes effect at once). The
+    /// default compares with [`KeyProvider::primary`].
+    fn is_primary(&self, key_ref: &KeyRef) -> bool {
+        self.primary().is_ok_and(|p| &p == key_ref)
+    }
+
     /// Whether `key_ref` may still be used for decryption (consulted before
     /// a cached data key is reused, so retiring a version takes effect at
     /// once). The default allows every version.
