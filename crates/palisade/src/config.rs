@@ -365,29 +365,63 @@ impl Default for HttpConfig {
     }
 }
 
-/// Where each secret is read from. `None` means a fresh random secret per
-/// process: fine for examples and tests, wrong for production (keys issued
-/// by one process would not verify in the next).
+/// Where each secret is read from. Absent entries mean fresh random secrets
+/// per process: fine for examples and tests, wrong for production (keys
+/// issued by one process would not verify in the next, and sealed data
+/// would not open).
+///
+/// ```toml
+/// [secrets]
+/// peppers = [
+///   { version = 2, source = { env = "PALISADE_PEPPER_V2" } },
+///   { version = 1, source = { file = "/run/secrets/pepper_v1" } },
+/// ]
+/// keyring = { env = "PALISADE_KEYRING" }
+/// audit_signing_key = { id = "audit-2026", source = { file = "/run/secrets/audit_ed25519" } }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SecretsConfig {
-    /// The API-key hashing pepper.
-    pub pepper: Option<SecretSource>,
-    /// The envelope key-encryption key.
-    pub kek: Option<SecretSource>,
-    /// The audit signing key.
-    pub audit_signing_key: Option<SecretSource>,
+    /// API-key hashing peppers (64–128 hex digits each); new keys use the
+    /// highest version, older ones keep verifying until rehashed.
+    pub peppers: Vec<VersionedSecret>,
+    /// The envelope keyring text (`palisade-keyring v1`, see
+    /// `docs/envelope-format.md`).
+    pub keyring: Option<SecretSource>,
+    /// The audit checkpoint signing key (an Ed25519 seed, 64 hex digits).
+    pub audit_signing_key: Option<NamedSecret>,
 }
 
-/// The location of one secret: 32 bytes as 64 hex digits.
+/// A secret with a version number (peppers).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionedSecret {
+    /// The version (stored with every hash made under it).
+    pub version: u32,
+    /// Where it is.
+    pub source: SecretSource,
+}
+
+/// A secret with a public key id (audit signing keys).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedSecret {
+    /// The public id, written into every checkpoint it signs.
+    pub id: String,
+    /// Where it is.
+    pub source: SecretSource,
+}
+
+/// The location of one secret's text. The configuration never holds the
+/// secret itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum SecretSource {
-    /// An environment variable holding the hex.
+    /// An environment variable.
     Env(String),
-    /// A file holding the hex (trailing whitespace ignored).
+    /// A file (trailing whitespace ignored).
     File(String),
 }
 

@@ -7,10 +7,11 @@ use crate::ratelimit::{LimitLevel, RateLimited};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DenialKind {
-    /// No credential, or one that does not verify (unknown, wrong secret,
-    /// expired, revoked, wrong source address: all look the same). HTTP 401.
+    /// No credential, or one that does not verify (malformed, unknown,
+    /// wrong secret, expired, revoked: all look the same). HTTP 401.
     Unauthenticated,
-    /// Authenticated, but not allowed this action on this target. HTTP 403.
+    /// Authenticated, but not allowed this action, on this target, from
+    /// this address or origin. HTTP 403.
     Forbidden,
     /// Over a rate limit. HTTP 429 with `Retry-After`.
     RateLimited,
@@ -51,10 +52,8 @@ pub enum DenyReason {
     MissingCredential,
     /// The credential did not parse, or no key has that id, or the secret is wrong.
     InvalidKey,
-    /// The key has expired.
-    KeyExpired,
-    /// The key has been revoked.
-    KeyRevoked,
+    /// The key is revoked, expired, not yet valid, rotated out or used up.
+    KeyInactive,
     /// The key may not be used from the request's address.
     AddressNotAllowed,
     /// A rate limit refused the request.
@@ -78,8 +77,7 @@ impl DenyReason {
         match self {
             Self::MissingCredential => "missing_credential",
             Self::InvalidKey => "invalid_key",
-            Self::KeyExpired => "key_expired",
-            Self::KeyRevoked => "key_revoked",
+            Self::KeyInactive => "key_inactive",
             Self::AddressNotAllowed => "address_not_allowed",
             Self::RateLimited(LimitLevel::Key) => "rate_limited_key",
             Self::RateLimited(LimitLevel::Project) => "rate_limited_project",
@@ -96,15 +94,15 @@ impl DenyReason {
     #[must_use]
     pub const fn kind(&self) -> DenialKind {
         match self {
-            Self::MissingCredential
-            | Self::InvalidKey
-            | Self::KeyExpired
-            | Self::KeyRevoked
-            | Self::AddressNotAllowed => DenialKind::Unauthenticated,
-            Self::RateLimited(_) => DenialKind::RateLimited,
-            Self::CrossTenant | Self::NotPermitted | Self::OriginNotAllowed | Self::BreakGlass => {
-                DenialKind::Forbidden
+            Self::MissingCredential | Self::InvalidKey | Self::KeyInactive => {
+                DenialKind::Unauthenticated
             }
+            Self::RateLimited(_) => DenialKind::RateLimited,
+            Self::AddressNotAllowed
+            | Self::CrossTenant
+            | Self::NotPermitted
+            | Self::OriginNotAllowed
+            | Self::BreakGlass => DenialKind::Forbidden,
             Self::Internal => DenialKind::Unavailable,
         }
     }
@@ -117,7 +115,7 @@ impl DenyReason {
 ///
 /// ```
 /// use palisade::{Denial, DenyReason, DenialKind};
-/// let d = Denial::new(DenyReason::KeyRevoked, "key `k_123` revoked at 2026-01-01T00:00:00Z");
+/// let d = Denial::new(DenyReason::KeyInactive, "key `k_123` revoked at 2026-01-01T00:00:00Z");
 /// assert_eq!(d.kind(), DenialKind::Unauthenticated);
 /// assert_eq!(d.to_string(), "unauthorized");
 /// assert!(d.explain().contains("revoked"));
@@ -153,6 +151,14 @@ impl Denial {
             detail,
             rate: Some(r),
         }
+    }
+
+    /// The same denial with `extra` appended to its explanation.
+    #[cfg(feature = "service")]
+    #[must_use]
+    pub(crate) fn with_extra_detail(mut self, extra: &str) -> Self {
+        self.detail.push_str(extra);
+        self
     }
 
     /// What the caller is told.
@@ -212,3 +218,7 @@ impl core::fmt::Display for Denial {
         f.write_str(self.kind().code())
     }
 }
+
+/// The error's `Display` is the caller-facing code; use
+/// [`Denial::explain`] for the log.
+impl std::error::Error for Denial {}

@@ -29,8 +29,9 @@ fn toml_and_json_round_trip() {
         [http]
         api_key_header = "x-acme-key"
         [secrets]
-        pepper = { env = "PALISADE_PEPPER" }
-        kek = { file = "/run/secrets/kek" }
+        peppers = [{ version = 1, source = { env = "PALISADE_PEPPER" } }]
+        keyring = { file = "/run/secrets/keyring" }
+        audit_signing_key = { id = "audit-1", source = { env = "PALISADE_AUDIT_KEY" } }
     "#;
     let cfg = PalisadeConfig::from_toml_str(text).unwrap();
     let json = serde_json::to_string(&cfg).unwrap();
@@ -203,13 +204,8 @@ fn denials_leak_nothing_to_callers() {
             401,
         ),
         (DenyReason::InvalidKey, DenialKind::Unauthenticated, 401),
-        (DenyReason::KeyExpired, DenialKind::Unauthenticated, 401),
-        (DenyReason::KeyRevoked, DenialKind::Unauthenticated, 401),
-        (
-            DenyReason::AddressNotAllowed,
-            DenialKind::Unauthenticated,
-            401,
-        ),
+        (DenyReason::KeyInactive, DenialKind::Unauthenticated, 401),
+        (DenyReason::AddressNotAllowed, DenialKind::Forbidden, 403),
         (
             DenyReason::RateLimited(LimitLevel::Tenant),
             DenialKind::RateLimited,

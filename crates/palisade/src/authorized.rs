@@ -1,0 +1,107 @@
+//! The result of an allowed request: who, in which scope, and the means to
+//! reach that scope's data (and nothing else).
+
+use palisade_envelope::{KeyProvider, ScopedEnvelope};
+use palisade_tenancy::{Principal, Scope, Scoped, TenancyError, TenantId};
+
+use crate::ratelimit::RateStatus;
+
+/// An allowed request. Handlers get it from [`Palisade::authorize`]
+/// (or, with the `axum` feature, as an extractor).
+///
+/// It carries the acting principal, the request's [`Scope`], an envelope
+/// handle bound to that scope (data sealed for another tenant does not open
+/// through it), and [`Authorized::open`] for [`Scoped`] values.
+///
+/// [`Palisade::authorize`]: crate::Palisade::authorize
+pub struct Authorized<P = palisade_envelope::LocalKeyring> {
+    pub(crate) principal: Principal,
+    pub(crate) key: Option<Principal>,
+    pub(crate) scope: Scope,
+    pub(crate) envelope: ScopedEnvelope<P>,
+    pub(crate) rate: Option<RateStatus>,
+    pub(crate) staff_reason: Option<String>,
+}
+
+impl<P> Clone for Authorized<P> {
+    fn clone(&self) -> Self {
+        Self {
+            principal: self.principal.clone(),
+            key: self.key.clone(),
+            scope: self.scope,
+            envelope: self.envelope.clone(),
+            rate: self.rate.clone(),
+            staff_reason: self.staff_reason.clone(),
+        }
+    }
+}
+
+impl<P> core::fmt::Debug for Authorized<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Authorized")
+            .field("principal", &self.principal)
+            .field("key", &self.key)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: KeyProvider> Authorized<P> {
+    /// The principal whose permissions were checked: the key's owner, the
+    /// key itself, the authenticated user, or the staff member.
+    #[must_use]
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The API key used (`key:…`), when the request came with one.
+    #[must_use]
+    pub fn key(&self) -> Option<&Principal> {
+        self.key.as_ref()
+    }
+
+    /// The request's scope (the target's, when one was named).
+    #[must_use]
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The tenant.
+    #[must_use]
+    pub fn tenant(&self) -> TenantId {
+        self.scope.tenant_id()
+    }
+
+    /// Envelope encryption bound to this request's scope.
+    #[must_use]
+    pub fn envelope(&self) -> &ScopedEnvelope<P> {
+        &self.envelope
+    }
+
+    /// Borrow a scoped value, if this request's scope may see it.
+    ///
+    /// # Errors
+    /// [`TenancyError::CrossTenant`] when the value belongs elsewhere.
+    pub fn open<'v, T>(&self, value: &'v Scoped<T>) -> Result<&'v T, TenancyError> {
+        value.get(&self.scope)
+    }
+
+    /// Wrap `value` as owned by this request's scope.
+    #[must_use]
+    pub fn own<T>(&self, value: T) -> Scoped<T> {
+        Scoped::new(self.scope, value)
+    }
+
+    /// The tightest rate limit the request passed (for `RateLimit` headers);
+    /// `None` for staff break-glass access, which is not rate-limited.
+    #[must_use]
+    pub fn rate_status(&self) -> Option<&RateStatus> {
+        self.rate.as_ref()
+    }
+
+    /// For staff break-glass access: the reason given for the grant.
+    #[must_use]
+    pub fn staff_reason(&self) -> Option<&str> {
+        self.staff_reason.as_deref()
+    }
+}

@@ -1,0 +1,310 @@
+//! The tower layer and axum extractor: credential in, [`Authorized`] into the
+//! request extensions, or a small JSON 401/403/429/503 out.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use palisade_apikey::KeyStore;
+use palisade_envelope::KeyProvider;
+use palisade_tenancy::Timestamp;
+
+use crate::authorized::Authorized;
+use crate::denial::{Denial, DenyReason};
+use crate::ratelimit::RateStatus;
+use crate::request::{Credential, Request, RequestFacts};
+use crate::service::Palisade;
+
+/// The longest credential header accepted (longer is refused unread).
+const MAX_CREDENTIAL_LEN: usize = 512;
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+
+type DenialHook = Arc<dyn Fn(&Denial, &Parts) + Send + Sync>;
+
+/// A tower layer that authorizes every request for one permission.
+///
+/// It reads the API key from `Authorization: Bearer …` or the configured
+/// header (`x-api-key` by default; presenting both is refused), runs
+/// [`Palisade::authorize`] with the request path as the resource id, the
+/// peer address (axum `ConnectInfo`), `User-Agent`, `X-Request-Id` and
+/// `Origin`, and then either inserts [`Authorized`] into the request
+/// extensions (and `RateLimit` headers into the response) or answers with
+/// the denial's status and `{"error":"…"}` body.
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+/// use palisade::{Authorized, Palisade, PalisadeConfig, PalisadeLayer};
+/// # fn demo() -> Result<(), palisade::PalisadeError> {
+/// let palisade = Palisade::builder(PalisadeConfig::default()).build()?;
+/// let app: Router = Router::new()
+///     .route("/inbox", get(|auth: Authorized| async move { auth.scope().to_string() }))
+///     .route_layer(PalisadeLayer::new(palisade, "inbox:read"));
+/// # Ok(()) }
+/// ```
+pub struct PalisadeLayer<S = palisade_apikey::MemoryStore, P = palisade_envelope::LocalKeyring> {
+    palisade: Palisade<S, P>,
+    permission: Arc<str>,
+    resource_kind: Arc<str>,
+    key_header: HeaderName,
+    on_denial: Option<DenialHook>,
+}
+
+impl<S, P> Clone for PalisadeLayer<S, P> {
+    fn clone(&self) -> Self {
+        Self {
+            palisade: self.palisade.clone(),
+            permission: Arc::clone(&self.permission),
+            resource_kind: Arc::clone(&self.resource_kind),
+            key_header: self.key_header.clone(),
+            on_denial: self.on_denial.clone(),
+        }
+    }
+}
+
+impl<S: KeyStore + 'static, P: KeyProvider + 'static> PalisadeLayer<S, P> {
+    /// Require `permission` (`resource:action`) on every request. The audit
+    /// records name the resource type as the permission's resource part.
+    #[must_use]
+    pub fn new(palisade: Palisade<S, P>, permission: &str) -> Self {
+        let kind = permission.split_once(':').map_or(permission, |(r, _)| r);
+        let key_header = HeaderName::from_bytes(palisade.config().http.api_key_header.as_bytes())
+            .unwrap_or(HeaderName::from_static("x-api-key"));
+        Self {
+            permission: permission.into(),
+            resource_kind: kind.into(),
+            palisade,
+            key_header,
+            on_denial: None,
+        }
+    }
+
+    /// Call `hook` with every denial and the request parts, e.g. to log
+    /// [`Denial::explain`]. It runs before the response is sent.
+    #[must_use]
+    pub fn on_denial(mut self, hook: impl Fn(&Denial, &Parts) + Send + Sync + 'static) -> Self {
+        self.on_denial = Some(Arc::new(hook));
+        self
+    }
+}
+
+impl<S, P, Inner> tower::Layer<Inner> for PalisadeLayer<S, P> {
+    type Service = PalisadeService<Inner, S, P>;
+
+    fn layer(&self, inner: Inner) -> Self::Service {
+        PalisadeService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service made by [`PalisadeLayer`].
+pub struct PalisadeService<
+    Inner,
+    S = palisade_apikey::MemoryStore,
+    P = palisade_envelope::LocalKeyring,
+> {
+    inner: Inner,
+    layer: PalisadeLayer<S, P>,
+}
+
+impl<Inner: Clone, S, P> Clone for PalisadeService<Inner, S, P> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+/// Where the credential came from.
+enum Presented<'a> {
+    None,
+    One(&'a str),
+    Invalid,
+}
+
+fn credential<'a>(headers: &'a HeaderMap, key_header: &HeaderName) -> Presented<'a> {
+    let bearer = headers.get(header::AUTHORIZATION).map(|v| {
+        v.to_str().ok().and_then(|s| {
+            let (scheme, token) = s.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+    });
+    let keyed = headers
+        .get(key_header)
+        .map(|v| v.to_str().ok().map(str::trim));
+    let pick = match (bearer, keyed) {
+        (None, None) => return Presented::None,
+        (Some(b), None) => b,
+        (None, Some(k)) => k,
+        // Two credentials: refuse rather than guess which one counts.
+        (Some(_), Some(_)) => return Presented::Invalid,
+    };
+    match pick {
+        Some(t) if !t.is_empty() && t.len() <= MAX_CREDENTIAL_LEN => Presented::One(t),
+        _ => Presented::Invalid,
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The response for `denial`: status, `{"error":…}` body, and the headers
+/// that go with it (`WWW-Authenticate` on 401; `Retry-After` and
+/// `RateLimit`/`RateLimit-Policy` on 429).
+#[must_use]
+pub fn denial_response(denial: &Denial, request_id: Option<&str>) -> Response {
+    let status = StatusCode::from_u16(denial.kind().status()).unwrap_or(StatusCode::FORBIDDEN);
+    let mut resp = (status, denial.public_body(request_id)).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    if let Some(r) = denial.rate_limit() {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(r.retry_after_secs()));
+        if let Ok(v) = HeaderValue::from_str(&r.header_value()) {
+            h.insert(RATELIMIT, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(r.policy_value()) {
+            h.insert(RATELIMIT_POLICY, v);
+        }
+    }
+    resp
+}
+
+impl IntoResponse for Denial {
+    fn into_response(self) -> Response {
+        denial_response(&self, None)
+    }
+}
+
+fn add_rate_headers(resp: &mut Response, status: &RateStatus) {
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&status.header_value()) {
+        h.insert(RATELIMIT, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(status.policy_value()) {
+        h.insert(RATELIMIT_POLICY, v);
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<Inner, B, S, P> tower::Service<axum::http::Request<B>> for PalisadeService<Inner, S, P>
+where
+    Inner: tower::Service<axum::http::Request<B>, Response = Response> + Clone + Send + 'static,
+    Inner::Future: Send + 'static,
+    B: Send + 'static,
+    S: KeyStore + 'static,
+    P: KeyProvider + 'static,
+{
+    type Response = Response;
+    type Error = Inner::Error;
+    type Future = BoxFuture<Result<Response, Inner::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        // The clone that was driven to readiness handles this request.
+        let clone = self.inner.clone();
+        let mut inner = core::mem::replace(&mut self.inner, clone);
+        let (mut parts, body) = req.into_parts();
+        let layer = &self.layer;
+        let outcome = {
+            let headers = &parts.headers;
+            let facts = RequestFacts {
+                ip: parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip()),
+                user_agent: header_str(headers, &header::USER_AGENT),
+                request_id: header_str(headers, &X_REQUEST_ID),
+                origin: header_str(headers, &header::ORIGIN),
+            };
+            let now = Timestamp::now();
+            match credential(headers, &layer.key_header) {
+                Presented::None => Err(Denial::new(
+                    DenyReason::MissingCredential,
+                    "no credential presented",
+                )),
+                Presented::Invalid => Err(Denial::new(
+                    DenyReason::InvalidKey,
+                    "credential header unreadable, empty, too long, or presented twice",
+                )),
+                Presented::One(key) => {
+                    let path = parts.uri.path();
+                    let resource_id = path.get(..path.len().min(200)).unwrap_or("/");
+                    let request = Request::new(
+                        Credential::ApiKey(key),
+                        &layer.permission,
+                        &layer.resource_kind,
+                        resource_id,
+                        now,
+                    )
+                    .facts(facts);
+                    layer.palisade.authorize(&request)
+                }
+            }
+        };
+        match outcome {
+            Ok(authorized) => {
+                let status = authorized.rate_status().cloned();
+                parts.extensions.insert(authorized);
+                let fut = inner.call(axum::http::Request::from_parts(parts, body));
+                Box::pin(async move {
+                    let mut resp = fut.await?;
+                    if let Some(s) = &status {
+                        add_rate_headers(&mut resp, s);
+                    }
+                    Ok(resp)
+                })
+            }
+            Err(denial) => {
+                if let Some(hook) = &layer.on_denial {
+                    hook(&denial, &parts);
+                }
+                let resp = denial_response(&denial, header_str(&parts.headers, &X_REQUEST_ID));
+                Box::pin(async move { Ok(resp) })
+            }
+        }
+    }
+}
+
+impl<St, P> FromRequestParts<St> for Authorized<P>
+where
+    St: Send + Sync,
+    P: KeyProvider + 'static,
+{
+    type Rejection = Response;
+
+    /// The [`Authorized`] the layer inserted. Without the layer in front,
+    /// the handler is never reached: 503 `{"error":"unavailable"}`.
+    async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Self>().cloned().ok_or_else(|| {
+            denial_response(
+                &Denial::new(
+                    DenyReason::Internal,
+                    "handler reached without the Palisade layer",
+                ),
+                None,
+            )
+        })
+    }
+}

@@ -1,0 +1,320 @@
+//! [`Palisade`]: built once from configuration, shared by every request.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use palisade_apikey::{ApiKeys, KeyStore, MemoryStore, Rejection, Verified, VerifyContext};
+use palisade_envelope::{Envelope, KeyProvider, LocalKeyring};
+use palisade_tenancy::{Principal, PrincipalKind, Scope, TenantId, Timestamp};
+
+use crate::authorized::Authorized;
+use crate::breakglass::Grants;
+use crate::config::PalisadeConfig;
+use crate::denial::{Denial, DenyReason};
+use crate::error::Result;
+use crate::policy::PolicySlot;
+use crate::ratelimit::RateLimiter;
+use crate::request::{Credential, Request};
+use crate::trail::{Decision, Trail};
+
+/// The Palisade request path, built once at start-up and cheap to clone
+/// (one `Arc`): API keys, the RBAC policy (swappable while serving), the
+/// audit trail, envelope encryption and rate limits.
+///
+/// `S` is the API-key store and `P` the envelope key provider; the defaults
+/// are the embedded in-memory store and local keyring.
+pub struct Palisade<S = MemoryStore, P = LocalKeyring> {
+    pub(crate) inner: Arc<Inner<S, P>>,
+}
+
+impl<S, P> Clone for Palisade<S, P> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S, P> core::fmt::Debug for Palisade<S, P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Palisade")
+            .field("policy_version", &self.inner.policy.version())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner<S, P> {
+    pub(crate) config: PalisadeConfig,
+    pub(crate) keys: ApiKeys<S>,
+    pub(crate) envelope: Envelope<P>,
+    pub(crate) policy: PolicySlot,
+    pub(crate) trail: Trail,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) origins: HashMap<TenantId, Vec<String>>,
+    pub(crate) grants: Grants,
+}
+
+/// Who is asking, once the credential has been checked.
+struct Caller<'v> {
+    principal: Principal,
+    key: Option<Principal>,
+    verified: Option<&'v Verified>,
+    scope: Scope,
+}
+
+impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
+    /// The configuration it was built from.
+    #[must_use]
+    pub fn config(&self) -> &PalisadeConfig {
+        &self.inner.config
+    }
+
+    /// The API-key service (issue, rotate, revoke, list).
+    #[must_use]
+    pub fn keys(&self) -> &ApiKeys<S> {
+        &self.inner.keys
+    }
+
+    /// Envelope encryption (for background jobs; request handlers use
+    /// [`Authorized::envelope`], which is bound to the request's scope).
+    #[must_use]
+    pub fn envelope(&self) -> &Envelope<P> {
+        &self.inner.envelope
+    }
+
+    /// The audit log (per-tenant signed Merkle logs): call
+    /// [`AuditLog::tick`](palisade_audit::AuditLog::tick) from a timer to
+    /// sign due checkpoints.
+    #[must_use]
+    pub fn audit_log(&self) -> &palisade_audit::AuditLog {
+        &self.inner.trail.log
+    }
+
+    /// The public keys that verify this instance's audit checkpoints.
+    #[must_use]
+    pub fn audit_keys(&self) -> &palisade_audit::Keyring {
+        &self.inner.trail.verify_keys
+    }
+
+    /// Export `tenant`'s audit log at `now` (a final checkpoint is signed),
+    /// in the format `palisade-audit` verifies offline.
+    ///
+    /// # Errors
+    /// [`PalisadeError::Component`](crate::PalisadeError::Component) when the
+    /// log cannot be read or signed.
+    pub fn export_audit(&self, tenant: TenantId, now: Timestamp) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.inner
+            .trail
+            .log
+            .export(tenant, now, &mut out)
+            .map_err(|e| crate::PalisadeError::Component {
+                component: "audit",
+                message: e.to_string(),
+            })?;
+        Ok(out)
+    }
+
+    /// Verify an export with this instance's checkpoint keys. Never panics;
+    /// a problem is located by line and record index in the report.
+    #[must_use]
+    pub fn verify_audit(&self, export: &[u8]) -> palisade_audit::Report {
+        palisade_audit::verify(export, &self.inner.trail.verify_keys)
+    }
+
+    /// The rate limiter (e.g. to call [`RateLimiter::sweep`] from a timer).
+    #[must_use]
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.inner.limiter
+    }
+
+    /// Replace the RBAC policy with one compiled from `text` (`now` only
+    /// serves to reject grants that have already expired). Requests in
+    /// flight finish on the old policy; later ones see the new one; cached
+    /// key masks of the old version are not used again.
+    ///
+    /// # Errors
+    /// [`PalisadeError::Component`](crate::PalisadeError::Component) when the
+    /// policy does not compile; the old policy stays in force.
+    pub fn swap_policy(&self, text: &str, now: Timestamp) -> Result<u64> {
+        self.inner.policy.swap(text, now)
+    }
+
+    /// Run `f` on the compiled policy in force and its version (e.g. to
+    /// list a user's permissions or explain a decision).
+    pub fn with_policy<R>(&self, f: impl FnOnce(&palisade_rbac::CompiledPolicy, u64) -> R) -> R {
+        self.inner.policy.with_policy(f)
+    }
+
+    /// The version of the policy in force (1 for the first, +1 per swap).
+    #[must_use]
+    pub fn policy_version(&self) -> u64 {
+        self.inner.policy.version()
+    }
+
+    /// The one request path: verify the credential, derive the scope, check
+    /// the target lies within it, check the browser origin, apply the rate
+    /// limits, check RBAC (a key's scopes narrowing its owner's roles), and
+    /// append a signed audit record of the decision, allow or deny alike.
+    ///
+    /// # Errors
+    /// A [`Denial`]: show callers only its [`kind`](Denial::kind) (the
+    /// `Display` form), log its [`explain`](Denial::explain). If the audit
+    /// record cannot be written, an otherwise allowed request is denied
+    /// ([`DenyReason::Internal`]).
+    pub fn authorize(&self, req: &Request<'_>) -> core::result::Result<Authorized<P>, Denial> {
+        match req.credential {
+            Credential::ApiKey(text) => {
+                let ctx = VerifyContext {
+                    now: req.now,
+                    ip: req.facts.ip,
+                    required_scope: None,
+                };
+                match self.inner.keys.verify(text, &ctx) {
+                    Ok(v) => {
+                        let caller = Caller {
+                            principal: v.acting_principal().clone(),
+                            key: Some(v.key_principal().clone()),
+                            verified: Some(&v),
+                            scope: *v.scope(),
+                        };
+                        self.decide(&caller, req)
+                    }
+                    Err(rejection) => Err(self.refuse_key(text, rejection, req)),
+                }
+            }
+            Credential::Authenticated { principal, .. }
+                if principal.kind() == PrincipalKind::Staff =>
+            {
+                Err(Denial::new(
+                    DenyReason::BreakGlass,
+                    format!("`{principal}` must use a break-glass grant"),
+                ))
+            }
+            Credential::Authenticated { principal, scope } => self.decide(
+                &Caller {
+                    principal: principal.clone(),
+                    key: None,
+                    verified: None,
+                    scope,
+                },
+                req,
+            ),
+            Credential::Staff { principal, grant } => self.staff_access(principal, grant, req),
+        }
+    }
+
+    fn refuse_key(&self, text: &str, rejection: Rejection, req: &Request<'_>) -> Denial {
+        let reason = match rejection {
+            Rejection::Revoked
+            | Rejection::NotYetValid
+            | Rejection::Expired
+            | Rejection::GraceEnded
+            | Rejection::UsesExhausted => DenyReason::KeyInactive,
+            Rejection::IpNotAllowed => DenyReason::AddressNotAllowed,
+            _ => DenyReason::InvalidKey,
+        };
+        // Attribute the attempt to the key id it claims and that key's
+        // tenant when the id exists; otherwise to the unattributed scope.
+        let claimed = self
+            .inner
+            .keys
+            .format()
+            .parse(text)
+            .ok()
+            .map(|p| *p.key_id());
+        let record = claimed.and_then(|id| self.inner.keys.store().get(&id));
+        let detail = match claimed {
+            Some(id) => format!("API key `{id}` refused: {rejection}"),
+            None => format!("API key refused: {rejection}"),
+        };
+        let denial = Denial::new(reason, detail);
+        let actor = claimed.and_then(|id| Principal::api_key(id.as_str()).ok());
+        let scope = record.map(|e| e.record().scope);
+        self.inner
+            .trail
+            .record_unauthenticated(actor, scope, req, &denial);
+        denial
+    }
+
+    fn decide(
+        &self,
+        caller: &Caller<'_>,
+        req: &Request<'_>,
+    ) -> core::result::Result<Authorized<P>, Denial> {
+        let scope = match req.target {
+            None => caller.scope,
+            Some(t) if caller.scope.contains(&t) => t,
+            Some(t) => {
+                let d = Denial::new(
+                    DenyReason::CrossTenant,
+                    format!(
+                        "`{}` acting in `{}` asked for a target in `{t}`",
+                        caller.principal, caller.scope
+                    ),
+                );
+                return Err(self.deny(caller, caller.scope, req, d));
+            }
+        };
+        if let Some(origin) = req.facts.origin
+            && !self
+                .inner
+                .origins
+                .get(&scope.tenant_id())
+                .is_some_and(|list| list.iter().any(|o| o == origin))
+        {
+            let d = Denial::new(
+                DenyReason::OriginNotAllowed,
+                format!(
+                    "origin `{origin}` is not in the allowed origins of tenant `{}`",
+                    scope.tenant_id()
+                ),
+            );
+            return Err(self.deny(caller, scope, req, d));
+        }
+        let limited = caller.key.as_ref().unwrap_or(&caller.principal);
+        let rate = match self.inner.limiter.check(limited, &scope, req.now) {
+            Ok(s) => s,
+            Err(r) => return Err(self.deny(caller, scope, req, Denial::rate_limited(r))),
+        };
+        if let Err(why) = self.inner.policy.check(
+            &caller.principal,
+            caller.verified,
+            req.permission,
+            &scope,
+            req.now,
+        ) {
+            return Err(self.deny(
+                caller,
+                scope,
+                req,
+                Denial::new(DenyReason::NotPermitted, why),
+            ));
+        }
+        let decision = Decision::allowed(&caller.principal, caller.key.as_ref(), None, scope);
+        if let Err(e) = self.inner.trail.record(&decision, req) {
+            return Err(Denial::new(
+                DenyReason::Internal,
+                format!("allowed, but the audit record failed: {e}"),
+            ));
+        }
+        Ok(Authorized {
+            principal: caller.principal.clone(),
+            key: caller.key.clone(),
+            scope,
+            envelope: self.inner.envelope.for_scope(scope),
+            rate: Some(rate),
+            staff_reason: None,
+        })
+    }
+
+    /// Audit a denial (best effort: the request is denied either way) and return it.
+    fn deny(&self, caller: &Caller<'_>, scope: Scope, req: &Request<'_>, denial: Denial) -> Denial {
+        let decision =
+            Decision::denied(&caller.principal, caller.key.as_ref(), None, scope, &denial);
+        match self.inner.trail.record(&decision, req) {
+            Ok(()) => denial,
+            Err(e) => denial.with_extra_detail(&format!(" (and the audit record failed: {e})")),
+        }
+    }
+}
