@@ -135,6 +135,13 @@ pub enum KeyHash {
         #[serde(with = "hex_32")]
         digest: [u8; 32],
     },
+    /// Argon2id PHC string of the whole presented key text, for imported
+    /// (possibly low-entropy) keys of another format. Such keys carry no key
+    /// id, so they are verified through `ApiKeys::verify_with_id`.
+    Argon2idImport {
+        /// `$argon2id$v=19$m=…,t=…,p=…$salt$hash`.
+        phc: String,
+    },
 }
 
 impl core::fmt::Debug for KeyHash {
@@ -145,6 +152,7 @@ impl core::fmt::Debug for KeyHash {
             }
             Self::Argon2id { .. } => f.write_str("Argon2id(..)"),
             Self::Sha256Import { .. } => f.write_str("Sha256Import(..)"),
+            Self::Argon2idImport { .. } => f.write_str("Argon2idImport(..)"),
         }
     }
 }
@@ -179,6 +187,37 @@ impl KeyHash {
                 reason: e.to_string(),
             })?;
         Ok(Self::Argon2id { phc: h.to_string() })
+    }
+
+    /// Argon2id of a whole foreign key text, for importing a low-entropy key.
+    pub(crate) fn argon2id_of_text(params: &Argon2Params, text: &str) -> Result<Self, ApiKeyError> {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(ApiKeyError::Random)?;
+        let h = params
+            .build()?
+            .hash_password_with_salt(text.as_bytes(), &salt)
+            .map_err(|e| ApiKeyError::Argon2 {
+                reason: e.to_string(),
+            })?;
+        Ok(Self::Argon2idImport { phc: h.to_string() })
+    }
+
+    /// Import an Argon2id PHC string made elsewhere over the whole key text.
+    ///
+    /// # Errors
+    /// [`ApiKeyError::Import`] when `phc` is not an Argon2id PHC string.
+    pub fn argon2id_import(phc: &str) -> Result<Self, ApiKeyError> {
+        let parsed = argon2::PasswordHash::new(phc).map_err(|_| ApiKeyError::Import {
+            reason: "expected a PHC string `$argon2id$v=19$m=…,t=…,p=…$salt$hash`",
+        })?;
+        if parsed.algorithm.as_str() != "argon2id" || parsed.hash.is_none() {
+            return Err(ApiKeyError::Import {
+                reason: "only Argon2id PHC strings with a hash can be imported",
+            });
+        }
+        Ok(Self::Argon2idImport {
+            phc: phc.to_owned(),
+        })
     }
 
     /// Import a SHA-256 digest given as 64 hex characters or 44 characters
@@ -224,19 +263,19 @@ impl KeyHash {
                 Some(_) => HashCheck::Mismatch,
                 None => HashCheck::UnknownPepper(*pepper_version),
             },
-            Self::Argon2id { phc } => {
-                let Ok(parsed) = argon2::PasswordHash::new(phc) else {
-                    return HashCheck::Unusable;
-                };
-                match Argon2::default().verify_password(msg.joined().as_bytes(), &parsed) {
-                    Ok(()) => HashCheck::Match,
-                    Err(argon2::password_hash::Error::PasswordInvalid) => HashCheck::Mismatch,
-                    Err(_) => HashCheck::Unusable,
-                }
-            }
-            // An imported hash is matched by digest, never by key id: a
-            // Palisade-format key must not verify against one.
-            Self::Sha256Import { .. } => HashCheck::Mismatch,
+            Self::Argon2id { phc } => argon2_check(phc, msg.joined().as_bytes()),
+            // An imported hash covers a foreign key's whole text: a
+            // Palisade-format key must never verify against one.
+            Self::Sha256Import { .. } | Self::Argon2idImport { .. } => HashCheck::Mismatch,
+        }
+    }
+
+    /// Check a foreign key's whole text against an imported hash.
+    pub(crate) fn check_text(&self, text: &str) -> HashCheck {
+        match self {
+            Self::Sha256Import { .. } => self.check_import(&sha256(text)),
+            Self::Argon2idImport { phc } => argon2_check(phc, text.as_bytes()),
+            Self::HmacSha256 { .. } | Self::Argon2id { .. } => HashCheck::Mismatch,
         }
     }
 
@@ -248,6 +287,18 @@ impl KeyHash {
             }
             _ => HashCheck::Mismatch,
         }
+    }
+}
+
+/// Verify `input` against an Argon2 PHC string (its own parameters apply).
+fn argon2_check(phc: &str, input: &[u8]) -> HashCheck {
+    let Ok(parsed) = argon2::PasswordHash::new(phc) else {
+        return HashCheck::Unusable;
+    };
+    match Argon2::default().verify_password(input, &parsed) {
+        Ok(()) => HashCheck::Match,
+        Err(argon2::password_hash::Error::PasswordInvalid) => HashCheck::Mismatch,
+        Err(_) => HashCheck::Unusable,
     }
 }
 

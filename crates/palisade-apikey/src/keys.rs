@@ -5,12 +5,12 @@ use core::time::Duration;
 use std::sync::Arc;
 
 use palisade_tenancy::{ProjectId, Scope, TenantId, Timestamp};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::base62;
 use crate::error::{ApiKeyError, Rejection};
 use crate::format::{Env, KeyFormat, ParsedKey, SECRET_LEN, display_form};
-use crate::hash::{self, HashCheck, KeyHash, Message};
+use crate::hash::{self, Argon2Params, HashCheck, KeyHash, Message};
 use crate::issued::{Hashing, IssuedKey, NewKey};
 use crate::keyid::{KEY_ID_LEN, KeyId};
 use crate::pepper::PepperSet;
@@ -45,6 +45,7 @@ pub struct ApiKeys<S = MemoryStore> {
     store: S,
     accept_env: Option<Env>,
     rehash_on_verify: bool,
+    decoy_argon2: Argon2Params,
 }
 
 impl ApiKeys<MemoryStore> {
@@ -66,6 +67,7 @@ impl<S: KeyStore> ApiKeys<S> {
             store,
             accept_env: None,
             rehash_on_verify: true,
+            decoy_argon2: Argon2Params::default(),
         }
     }
 
@@ -81,6 +83,15 @@ impl<S: KeyStore> ApiKeys<S> {
     #[must_use]
     pub fn rehash_on_verify(mut self, on: bool) -> Self {
         self.rehash_on_verify = on;
+        self
+    }
+
+    /// The Argon2id cost spent on an unknown key id in
+    /// [`ApiKeys::verify_with_id`] (default: OWASP's); match it to the
+    /// parameters of the imported hashes.
+    #[must_use]
+    pub fn decoy_argon2_params(mut self, params: Argon2Params) -> Self {
+        self.decoy_argon2 = params;
         self
     }
 
@@ -154,6 +165,96 @@ impl<S: KeyStore> ApiKeys<S> {
         let key_id = KeyId::random()?;
         self.store.insert(req.into_record(key_id, hash, now))?;
         Ok(key_id)
+    }
+
+    /// Import a (possibly low-entropy) key of another format whose plain
+    /// text is known, stored as Argon2id with `params` over its whole text.
+    /// It is verified with [`ApiKeys::verify_with_id`] under the returned id.
+    ///
+    /// # Errors
+    /// [`ApiKeyError::Import`] for an empty key, [`ApiKeyError::Argon2`],
+    /// [`ApiKeyError::Lifetime`] or a store error.
+    pub fn import_plaintext(
+        &self,
+        req: NewKey,
+        legacy_key: &SecretString,
+        params: &Argon2Params,
+        now: Timestamp,
+    ) -> Result<KeyId, ApiKeyError> {
+        req.check(now)?;
+        let text = legacy_key.expose_secret();
+        if text.is_empty() {
+            return Err(ApiKeyError::Import {
+                reason: "the legacy key is empty",
+            });
+        }
+        let hash = KeyHash::argon2id_of_text(params, text)?;
+        let key_id = KeyId::random()?;
+        self.store.insert(req.into_record(key_id, hash, now))?;
+        Ok(key_id)
+    }
+
+    /// Import an Argon2id PHC string computed elsewhere over a key's whole
+    /// text. It is verified with [`ApiKeys::verify_with_id`].
+    ///
+    /// # Errors
+    /// [`ApiKeyError::Import`] for anything but an Argon2id PHC string,
+    /// [`ApiKeyError::Lifetime`] or a store error.
+    pub fn import_argon2id(
+        &self,
+        req: NewKey,
+        phc: &str,
+        now: Timestamp,
+    ) -> Result<KeyId, ApiKeyError> {
+        req.check(now)?;
+        let hash = KeyHash::argon2id_import(phc)?;
+        let key_id = KeyId::random()?;
+        self.store.insert(req.into_record(key_id, hash, now))?;
+        Ok(key_id)
+    }
+
+    /// Verify `presented` as the key with id `key_id`, for keys whose text
+    /// carries no id (imported with [`ApiKeys::import_plaintext`],
+    /// [`ApiKeys::import_argon2id`] or [`ApiKeys::import_sha256`]) when the
+    /// caller learns the id separately (e.g. as the user name of HTTP Basic
+    /// auth). A Palisade-format key must carry `key_id` and is then verified
+    /// as by [`ApiKeys::verify`].
+    ///
+    /// An unknown id costs one Argon2id hash (see
+    /// [`ApiKeys::decoy_argon2_params`]), like a wrong secret.
+    ///
+    /// # Errors
+    /// As [`ApiKeys::verify`].
+    pub fn verify_with_id(
+        &self,
+        key_id: &KeyId,
+        presented: &str,
+        ctx: &VerifyContext<'_>,
+    ) -> Result<Verified, Rejection> {
+        if let Ok(parsed) = self.format.parse(presented) {
+            if parsed.key_id() != key_id {
+                self.decoy(&parsed);
+                return Err(Rejection::UnknownKey);
+            }
+            return self.verify(presented, ctx);
+        }
+        let Some(entry) = self.store.get(key_id) else {
+            let decoy = KeyHash::argon2id_of_text(&self.decoy_argon2, presented);
+            core::hint::black_box(decoy.is_ok());
+            return Err(Rejection::UnknownKey);
+        };
+        match entry.record().hash.check_text(presented) {
+            HashCheck::Match => {}
+            HashCheck::Mismatch => return Err(Rejection::WrongSecret),
+            HashCheck::UnknownPepper(version) => return Err(Rejection::UnknownPepper { version }),
+            HashCheck::Unusable => return Err(Rejection::BadStoredHash),
+        }
+        if self.accept_env.is_some_and(|env| env != entry.record().env) {
+            return Err(Rejection::WrongEnvironment {
+                found: entry.record().env,
+            });
+        }
+        self.finish(entry, ctx, false)
     }
 
     /// Verify a presented key. Checks, in order: format and checksum (no

@@ -569,3 +569,90 @@ fn store_and_parse_errors_propagate() {
         "parse errors never echo the input"
     );
 }
+
+#[test]
+fn imported_low_entropy_keys_verify_with_their_id() {
+    let small = Argon2Params {
+        m_cost_kib: 64,
+        t_cost: 1,
+        p_cost: 1,
+    };
+    let keys = service().decoy_argon2_params(small);
+    let scope = tenant();
+    let legacy = secrecy::SecretString::from("acme-1234");
+    let id = keys
+        .import_plaintext(
+            NewKey::new(scope, "legacy").scopes(["chat:*"]).unwrap(),
+            &legacy,
+            &small,
+            now(),
+        )
+        .unwrap();
+    let v = keys
+        .verify_with_id(&id, "acme-1234", &at(0).require("chat:read"))
+        .unwrap();
+    assert_eq!((v.key_id(), v.scope()), (&id, &scope));
+    assert_eq!(
+        keys.verify_with_id(&id, "acme-1235", &at(0)).unwrap_err(),
+        Rejection::WrongSecret
+    );
+    let stranger = "0000000000000000".parse().unwrap();
+    let unknown = keys
+        .verify_with_id(&stranger, "acme-1234", &at(0))
+        .unwrap_err();
+    assert_eq!(unknown, Rejection::UnknownKey);
+    assert_eq!(unknown.public(), PublicRejection::InvalidKey);
+    // Without the id, the low-entropy key is not a key at all.
+    assert!(matches!(
+        keys.verify("acme-1234", &at(0)),
+        Err(Rejection::Malformed(_))
+    ));
+    // An Argon2id PHC made elsewhere over the key text.
+    let phc = {
+        use argon2::PasswordHasher;
+        let a = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(64, 1, 1, None).unwrap(),
+        );
+        a.hash_password_with_salt(b"other-5678", b"saltsaltsalt")
+            .unwrap()
+            .to_string()
+    };
+    let id2 = keys
+        .import_argon2id(NewKey::new(scope, "phc"), &phc, now())
+        .unwrap();
+    assert!(keys.verify_with_id(&id2, "other-5678", &at(0)).is_ok());
+    assert!(matches!(
+        keys.import_argon2id(
+            NewKey::new(scope, "x"),
+            "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+            now()
+        ),
+        Err(ApiKeyError::Import { .. })
+    ));
+    assert!(matches!(
+        keys.import_argon2id(NewKey::new(scope, "x"), "plain", now()),
+        Err(ApiKeyError::Import { .. })
+    ));
+    assert!(matches!(
+        keys.import_plaintext(
+            NewKey::new(scope, "x"),
+            &secrecy::SecretString::from(""),
+            &small,
+            now()
+        ),
+        Err(ApiKeyError::Import { .. })
+    ));
+    // A Palisade key through verify_with_id must carry that id.
+    let k = keys.issue(NewKey::new(scope, "p"), now()).unwrap();
+    assert!(
+        keys.verify_with_id(k.key_id(), k.expose_secret(), &at(0))
+            .is_ok()
+    );
+    assert_eq!(
+        keys.verify_with_id(&id, k.expose_secret(), &at(0))
+            .unwrap_err(),
+        Rejection::UnknownKey
+    );
+}
