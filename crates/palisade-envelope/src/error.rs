@@ -19,10 +19,8 @@ pub enum DecryptFailure {
     Commitment,
     /// The AES-GCM tag did not verify.
     Tag,
-    /// A stream ended before its final segment.
+    /// A stream ended before its final segment, or a segment was cut short.
     Truncated,
-    /// Bytes followed the final segment of a stream.
-    TrailingData,
 }
 
 impl fmt::Display for DecryptFailure {
@@ -32,7 +30,6 @@ impl fmt::Display for DecryptFailure {
             Self::Commitment => "the key commitment did not match",
             Self::Tag => "the authentication tag did not verify",
             Self::Truncated => "the stream ended before its final segment",
-            Self::TrailingData => "data followed the final segment",
         })
     }
 }

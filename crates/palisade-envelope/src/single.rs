@@ -127,3 +127,12 @@ impl Parsed {
         Ok(Self { nonce: *h.nonce, commitment: *h.commitment, body_start: h.body_start })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn over_long_plaintexts_are_refused() {
+        assert!(matches!(super::check_len(usize::MAX), Err(crate::EnvelopeError::TooLong { .. })));
+        assert!(super::check_len(1 << 20).is_ok());
+    }
+}

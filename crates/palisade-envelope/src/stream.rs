@@ -93,12 +93,12 @@ impl StreamOpener {
     ///
     /// # Errors
     /// [`EnvelopeError::DecryptionFailed`] for a tampered, reordered,
-    /// duplicated or wrongly flagged segment; [`EnvelopeError::StreamFinished`]
-    /// for data after the last segment; [`EnvelopeError::Truncated`] for a
+    /// duplicated or wrongly flagged segment; [`EnvelopeError::TrailingBytes`]
+    /// for data after the final segment; [`EnvelopeError::Truncated`] for a
     /// segment shorter than its tag.
     pub fn open_segment<'b>(&mut self, segment: &'b mut [u8], last: bool) -> Result<&'b mut [u8]> {
         if self.finished {
-            return Err(EnvelopeError::DecryptionFailed(DecryptFailure::TrailingData));
+            return Err(EnvelopeError::TrailingBytes { what: "final segment" });
         }
         let n = segment.len().checked_sub(TAG_LEN).ok_or(EnvelopeError::Truncated { field: "segment tag" })?;
         if n > self.segment_size || (!last && n != self.segment_size) {
@@ -345,5 +345,37 @@ impl<R: Read> Read for DecryptReader<R> {
         }
         self.pos += n;
         Ok(n)
+    }
+}
+
+impl core::fmt::Debug for StreamSealer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StreamSealer")
+            .field("segment_size", &self.segment_size)
+            .field("index", &self.index)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for StreamOpener {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StreamOpener")
+            .field("segment_size", &self.segment_size)
+            .field("index", &self.index)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> core::fmt::Debug for EncryptWriter<W> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EncryptWriter").field("sealer", &self.sealer).finish_non_exhaustive()
+    }
+}
+
+impl<R: Read> core::fmt::Debug for DecryptReader<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DecryptReader").field("opener", &self.opener).finish_non_exhaustive()
     }
 }
