@@ -86,8 +86,34 @@ struct EventOut<'a> {
     status_detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     request: Option<RequestOut<'a>>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    details: BTreeMap<&'a str, DetailOut<'a>>,
+    #[serde(skip_serializing_if = "DetailsOut::is_empty")]
+    details: DetailsOut<'a>,
+}
+
+/// The details map, serialized straight from the event's sorted map.
+struct DetailsOut<'a>(&'a BTreeMap<String, DetailValue>);
+
+impl DetailsOut<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for DetailsOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            let v = match v {
+                DetailValue::Str(s) => DetailOut::Str(s),
+                DetailValue::Int(i) => DetailOut::Int(*i),
+                DetailValue::Bool(b) => DetailOut::Bool(*b),
+                DetailValue::Commitment(c) => DetailOut::Commitment(Hex(c.as_bytes())),
+            };
+            m.serialize_entry(k, &v)?;
+        }
+        m.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -127,19 +153,6 @@ pub(crate) fn write_record_line(index: u64, leaf: &Hash, e: &AuditEvent, out: &m
     let r = &e.request;
     let request = (r.ip_addr().is_some() || r.user_agent_str().is_some() || r.request_id_str().is_some())
         .then(|| RequestOut { src_ip: r.ip_addr().map(Disp), user_agent: r.user_agent_str(), uid: r.request_id_str() });
-    let details = e
-        .details
-        .iter()
-        .map(|(k, v)| {
-            let v = match v {
-                DetailValue::Str(s) => DetailOut::Str(s),
-                DetailValue::Int(i) => DetailOut::Int(*i),
-                DetailValue::Bool(b) => DetailOut::Bool(*b),
-                DetailValue::Commitment(c) => DetailOut::Commitment(Hex(c.as_bytes())),
-            };
-            (k.as_str(), v)
-        })
-        .collect();
     let event = EventOut {
         uid: Disp(e.id.hyphenated()),
         time: e.time,
@@ -150,7 +163,7 @@ pub(crate) fn write_record_line(index: u64, leaf: &Hash, e: &AuditEvent, out: &m
         status: e.outcome.as_str(),
         status_detail: &e.reason,
         request,
-        details,
+        details: DetailsOut(&e.details),
     };
     finish(&LineOut::Record { index, leaf_hash: Hex(leaf), event }, out)
 }
