@@ -10,7 +10,7 @@ use crate::error::ApiKeyError;
 use crate::format::Env;
 use crate::hash::Argon2Params;
 use crate::keyid::KeyId;
-use crate::record::KeyRecord;
+use crate::record::{KeyRecord, Refill};
 use crate::scopes::validate_scope;
 use crate::store::KeyEntry;
 
@@ -39,6 +39,7 @@ pub struct NewKey {
     pub(crate) expires_at: Option<Timestamp>,
     pub(crate) allowed_ips: Vec<Cidr>,
     pub(crate) remaining_uses: Option<u64>,
+    pub(crate) refill: Option<Refill>,
     pub(crate) hashing: Hashing,
 }
 
@@ -57,6 +58,7 @@ impl NewKey {
             expires_at: None,
             allowed_ips: Vec::new(),
             remaining_uses: None,
+            refill: None,
             hashing: Hashing::HmacSha256,
         }
     }
@@ -122,6 +124,21 @@ impl NewKey {
         self
     }
 
+    /// Reset the remaining uses to `amount` at the first use of every
+    /// period of `interval_secs` (epoch-aligned). Starts with `amount` uses
+    /// unless [`NewKey::remaining_uses`] says otherwise.
+    #[must_use]
+    pub fn refill(mut self, amount: u64, interval_secs: u64) -> Self {
+        self.refill = Some(Refill {
+            amount,
+            interval_secs,
+        });
+        if self.remaining_uses.is_none() {
+            self.remaining_uses = Some(amount);
+        }
+        self
+    }
+
     /// Choose the hashing of the secret.
     #[must_use]
     pub fn hashing(mut self, h: Hashing) -> Self {
@@ -140,6 +157,14 @@ impl NewKey {
         if self.expires_at.is_some_and(|e| e <= now) {
             return Err(ApiKeyError::Lifetime {
                 reason: "expires_at must be in the future",
+            });
+        }
+        if self
+            .refill
+            .is_some_and(|r| r.interval_secs == 0 || r.amount == u64::MAX)
+        {
+            return Err(ApiKeyError::Lifetime {
+                reason: "a refill needs an interval of at least 1 s and an amount below u64::MAX",
             });
         }
         if self.remaining_uses == Some(u64::MAX) {
@@ -169,6 +194,7 @@ impl NewKey {
             revoked_at: None,
             allowed_ips: self.allowed_ips,
             remaining_uses: self.remaining_uses,
+            refill: self.refill,
             hash,
             rotated_from: None,
             grace_until: None,
@@ -190,6 +216,7 @@ impl NewKey {
             expires_at: record.expires_at,
             allowed_ips: record.allowed_ips.clone(),
             remaining_uses: record.remaining_uses,
+            refill: record.refill,
             hashing: Hashing::HmacSha256,
         }
     }

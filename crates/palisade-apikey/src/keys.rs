@@ -354,7 +354,9 @@ impl<S: KeyStore> ApiKeys<S> {
         if ctx.required_scope.is_some_and(|s| !rec.grants(s)) {
             return Err(Rejection::ScopeMissing);
         }
-        let remaining = entry.try_consume().map_err(|()| Rejection::UsesExhausted)?;
+        let remaining = entry
+            .try_consume(ctx.now)
+            .map_err(|()| Rejection::UsesExhausted)?;
         entry.touch(ctx.now);
         Ok(Verified::new(entry, remaining, needs_rehash))
     }

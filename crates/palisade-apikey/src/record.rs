@@ -42,6 +42,9 @@ pub struct KeyRecord {
     /// Uses left (`None`: unlimited). In a store, the live count is kept
     /// in memory; this field is its value when the record was read.
     pub remaining_uses: Option<u64>,
+    /// Periodic top-up of `remaining_uses`, if any.
+    #[serde(default)]
+    pub refill: Option<Refill>,
     /// How the secret is stored.
     pub hash: KeyHash,
     /// The key this one replaced by rotation.
@@ -54,6 +57,25 @@ pub struct KeyRecord {
     /// by `(key_id, generation)` (e.g. a compiled RBAC mask of `scopes`)
     /// are invalidated.
     pub generation: u64,
+}
+
+/// A periodic reset of a key's remaining uses (as Unkey's refill): at the
+/// first use in each new period of `interval_secs` (aligned to the Unix
+/// epoch), the remaining uses are set back to `amount`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Refill {
+    /// Uses available in each period.
+    pub amount: u64,
+    /// Period length in seconds (at least 1).
+    pub interval_secs: u64,
+}
+
+impl Refill {
+    /// The index of the period containing `t`, or `None` for a zero interval.
+    pub(crate) fn period(&self, t: Timestamp) -> Option<i64> {
+        let len = i64::try_from(self.interval_secs.checked_mul(1000)?).ok()?;
+        (len > 0).then(|| t.unix_millis().div_euclid(len))
+    }
 }
 
 impl KeyRecord {

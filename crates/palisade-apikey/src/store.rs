@@ -23,6 +23,19 @@ const TOUCH_GRANULARITY_MS: i64 = 1000;
 struct Usage {
     remaining: AtomicU64,
     last_used: AtomicI64,
+    /// Refill period of the last refill (or of the record's last use).
+    period: AtomicI64,
+}
+
+impl Usage {
+    fn of(record: &KeyRecord) -> Self {
+        let since = record.last_used.unwrap_or(record.created_at);
+        Self {
+            remaining: AtomicU64::new(record.remaining_uses.unwrap_or(UNLIMITED)),
+            last_used: AtomicI64::new(record.last_used.map_or(NEVER, |t| t.unix_millis())),
+            period: AtomicI64::new(record.refill.and_then(|r| r.period(since)).unwrap_or(NEVER)),
+        }
+    }
 }
 
 /// An immutable snapshot of a [`KeyRecord`] with its principal built once,
@@ -41,10 +54,7 @@ impl KeyEntry {
     /// # Errors
     /// [`ApiKeyError::Principal`] if the key id is not a valid principal id.
     pub fn new(record: KeyRecord) -> Result<Self, ApiKeyError> {
-        let usage = Arc::new(Usage {
-            remaining: AtomicU64::new(record.remaining_uses.unwrap_or(UNLIMITED)),
-            last_used: AtomicI64::new(record.last_used.map_or(NEVER, |t| t.unix_millis())),
-        });
+        let usage = Arc::new(Usage::of(&record));
         Ok(Self {
             principal: record.principal()?,
             record,
@@ -99,8 +109,26 @@ impl KeyEntry {
         r
     }
 
-    /// Take one use: `Ok(remaining after)` or `Err(())` when none are left.
-    pub(crate) fn try_consume(&self) -> Result<Option<u64>, ()> {
+    /// Take one use at `now` (refilling first when a new refill period has
+    /// begun): `Ok(remaining after)` or `Err(())` when none are left.
+    pub(crate) fn try_consume(&self, now: Timestamp) -> Result<Option<u64>, ()> {
+        if let Some(refill) = self.record.refill
+            && let Some(p) = refill.period(now)
+        {
+            let seen = self.usage.period.load(Ordering::Acquire);
+            // One thread wins the period change and refills; uses taken
+            // between its swap and its store are forgiven (bounded by the
+            // number of concurrent verifications).
+            if p > seen
+                && self
+                    .usage
+                    .period
+                    .compare_exchange(seen, p, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            {
+                self.usage.remaining.store(refill.amount, Ordering::Release);
+            }
+        }
         let mut cur = self.usage.remaining.load(Ordering::Relaxed);
         loop {
             match cur {

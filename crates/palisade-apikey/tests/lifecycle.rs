@@ -656,3 +656,65 @@ fn imported_low_entropy_keys_verify_with_their_id() {
         Rejection::UnknownKey
     );
 }
+
+#[test]
+fn concurrent_verifies_never_overspend_uses() {
+    let keys = std::sync::Arc::new(service());
+    let k = keys
+        .issue(NewKey::new(tenant(), "c").remaining_uses(200), now())
+        .unwrap();
+    let key = std::sync::Arc::new(k.expose_secret().to_owned());
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (keys, key) = (keys.clone(), key.clone());
+            std::thread::spawn(move || {
+                (0..100)
+                    .filter(|_| keys.verify(&key, &at(0)).is_ok())
+                    .count()
+            })
+        })
+        .collect();
+    let ok: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(ok, 200);
+    assert_eq!(
+        keys.verify(&key, &at(0)).unwrap_err(),
+        Rejection::UsesExhausted
+    );
+}
+
+#[test]
+fn remaining_uses_refill_each_period() {
+    let keys = service();
+    // `now()` is a multiple of 60 s, so periods start at at(0), at(60), …
+    let k = keys
+        .issue(NewKey::new(tenant(), "r").refill(2, 60), now())
+        .unwrap();
+    let key = k.expose_secret();
+    assert_eq!(keys.verify(key, &at(0)).unwrap().remaining_uses(), Some(1));
+    assert_eq!(keys.verify(key, &at(1)).unwrap().remaining_uses(), Some(0));
+    assert_eq!(
+        keys.verify(key, &at(59)).unwrap_err(),
+        Rejection::UsesExhausted
+    );
+    assert_eq!(keys.verify(key, &at(60)).unwrap().remaining_uses(), Some(1));
+    assert_eq!(keys.verify(key, &at(61)).unwrap().remaining_uses(), Some(0));
+    assert_eq!(
+        keys.verify(key, &at(62)).unwrap_err(),
+        Rejection::UsesExhausted
+    );
+    // A long idle time refills once, not once per missed period.
+    assert_eq!(
+        keys.verify(key, &at(600)).unwrap().remaining_uses(),
+        Some(1)
+    );
+    // Rotation keeps the refill.
+    let new = keys
+        .rotate(k.key_id(), Duration::ZERO, at(600).now)
+        .unwrap();
+    assert_eq!(new.record().refill, k.record().refill);
+    let bad = NewKey::new(tenant(), "x").refill(5, 0);
+    assert!(matches!(
+        keys.issue(bad, now()),
+        Err(ApiKeyError::Lifetime { .. })
+    ));
+}
