@@ -8,7 +8,7 @@ use palisade_tenancy::{ProjectId, Scope, TenantId, Timestamp};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::base62;
-use crate::error::{ApiKeyError, Rejection};
+use crate::error::{ApiKeyError, ParseError, Rejection};
 use crate::format::{Env, KeyFormat, ParsedKey, SECRET_LEN, display_form};
 use crate::hash::{self, Argon2Params, HashCheck, KeyHash, Message};
 use crate::issued::{Hashing, IssuedKey, NewKey};
@@ -18,6 +18,10 @@ use crate::record::KeyRecord;
 use crate::scopes::validate_scope;
 use crate::store::{KeyEntry, KeyStore, MemoryStore};
 use crate::verify::{Verified, VerifyContext};
+
+/// Longest foreign (imported) key accepted, in bytes: longer input is
+/// refused before any hashing, so huge headers cannot buy hashing work.
+pub const MAX_FOREIGN_KEY_LEN: usize = 512;
 
 /// Scope used for the decoy hash computed when a key id is unknown.
 const DECOY_SCOPE: Scope = Scope::project(
@@ -183,9 +187,9 @@ impl<S: KeyStore> ApiKeys<S> {
     ) -> Result<KeyId, ApiKeyError> {
         req.check(now)?;
         let text = legacy_key.expose_secret();
-        if text.is_empty() {
+        if text.is_empty() || text.len() > MAX_FOREIGN_KEY_LEN {
             return Err(ApiKeyError::Import {
-                reason: "the legacy key is empty",
+                reason: "the legacy key must be 1 to 512 bytes long",
             });
         }
         let hash = KeyHash::argon2id_of_text(params, text)?;
@@ -237,6 +241,12 @@ impl<S: KeyStore> ApiKeys<S> {
                 return Err(Rejection::UnknownKey);
             }
             return self.verify(presented, ctx);
+        }
+        if presented.len() > MAX_FOREIGN_KEY_LEN {
+            return Err(Rejection::Malformed(ParseError::Length {
+                expected: MAX_FOREIGN_KEY_LEN,
+                found: presented.len(),
+            }));
         }
         let Some(entry) = self.store.get(key_id) else {
             let decoy = KeyHash::argon2id_of_text(&self.decoy_argon2, presented);
@@ -321,8 +331,11 @@ impl<S: KeyStore> ApiKeys<S> {
         &self,
         presented: &str,
         ctx: &VerifyContext<'_>,
-        parse_error: crate::error::ParseError,
+        parse_error: ParseError,
     ) -> Result<Verified, Rejection> {
+        if presented.len() > MAX_FOREIGN_KEY_LEN {
+            return Err(Rejection::Malformed(parse_error));
+        }
         let digest = hash::sha256(presented);
         let Some(entry) = self.store.get_import(&digest) else {
             return Err(Rejection::Malformed(parse_error));

@@ -63,7 +63,7 @@ pub use format::{BODY_LEN, Env, FORMAT_VERSION, KeyFormat, MAX_PREFIX_LEN, Parse
 pub use hash::{Argon2Params, HASH_LABEL, KeyHash};
 pub use issued::{Hashing, IssuedKey, NewKey};
 pub use keyid::{KEY_ID_LEN, KeyId};
-pub use keys::ApiKeys;
+pub use keys::{ApiKeys, MAX_FOREIGN_KEY_LEN};
 pub use pepper::{MAX_PEPPER_LEN, MIN_PEPPER_LEN, Pepper, PepperSet};
 pub use record::{KeyRecord, Refill};
 pub use scan::FoundKey;

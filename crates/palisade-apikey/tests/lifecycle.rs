@@ -411,6 +411,11 @@ fn imported_sha256_keys_verify_by_digest() {
     let v = keys.verify(foreign, &at(0).require("chat:send")).unwrap();
     assert_eq!(v.key_id(), &id);
     assert_eq!(v.scope(), &scope);
+    let huge = format!("{foreign}{}", "x".repeat(600));
+    assert_eq!(
+        keys.verify(&huge, &at(0)).unwrap_err(),
+        Rejection::Malformed(ParseError::Prefix)
+    );
     let miss = keys.verify("unkey_somethingElse", &at(0)).unwrap_err();
     assert_eq!(miss, Rejection::Malformed(ParseError::Prefix));
     assert!(matches!(
@@ -642,6 +647,17 @@ fn imported_low_entropy_keys_verify_with_their_id() {
             &small,
             now()
         ),
+        Err(ApiKeyError::Import { .. })
+    ));
+    // Oversized input is refused before any hashing.
+    let huge = "a".repeat(513);
+    assert!(matches!(
+        keys.verify_with_id(&id, &huge, &at(0)),
+        Err(Rejection::Malformed(ParseError::Length { .. }))
+    ));
+    let huge_secret = secrecy::SecretString::from(huge.as_str());
+    assert!(matches!(
+        keys.import_plaintext(NewKey::new(scope, "x"), &huge_secret, &small, now()),
         Err(ApiKeyError::Import { .. })
     ));
     // A Palisade key through verify_with_id must carry that id.
