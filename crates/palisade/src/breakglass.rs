@@ -38,6 +38,9 @@ pub struct BreakGlassGrant {
     pub expires_at: Timestamp,
 }
 
+/// The reason recorded for staff actions without a valid grant of their own.
+pub(crate) const NO_GRANT: &str = "no valid break-glass grant";
+
 #[derive(Default)]
 pub(crate) struct Grants {
     next: AtomicU64,
@@ -120,12 +123,14 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                 component: "audit",
                 message: e.to_string(),
             })?;
-        self.inner
+        let mut live = self
+            .inner
             .grants
             .live
             .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(grant.id, grant.clone());
+            .unwrap_or_else(PoisonError::into_inner);
+        live.retain(|_, g| now < g.expires_at);
+        live.insert(grant.id, grant.clone());
         Ok(grant)
     }
 
@@ -173,6 +178,14 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&grant_id)
             .cloned();
+        if grant.as_ref().is_some_and(|g| req.now >= g.expires_at) {
+            self.inner
+                .grants
+                .live
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&grant_id);
+        }
         let scope = req.target.or(grant.as_ref().map(|g| g.scope));
         let refusal = match (&grant, scope) {
             (None, _) | (_, None) => Some(format!("no live break-glass grant `{grant_id}`")),
@@ -200,10 +213,11 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             }
             _ => None,
         };
+        // The grant's reason is recorded only for its own holder.
         let reason = grant
             .as_ref()
-            .map(|g| g.reason.as_str())
-            .unwrap_or("no grant");
+            .filter(|g| g.staff == *staff)
+            .map_or(NO_GRANT, |g| g.reason.as_str());
         let scope = scope.unwrap_or(Scope::tenant(crate::trail::UNATTRIBUTED));
         if let Some(why) = refusal {
             let denial = Denial::new(DenyReason::BreakGlass, why);

@@ -1,4 +1,57 @@
-//! Palisade facade: tenancy, RBAC, envelope encryption, API keys and audit behind one request path.
+//! Palisade for multi-tenant services: one dependency and one call per
+//! request. [`Palisade::authorize`] verifies the API key, derives the
+//! tenant [`Scope`](tenancy::Scope), applies per-key/project/tenant rate
+//! limits, checks RBAC (the key's scopes narrowing its owner's roles) and
+//! appends a signed audit record, allow or deny alike; it returns an
+//! [`Authorized`] context whose envelope handle only opens that tenant's
+//! data, or a [`Denial`] that tells the caller nothing useful and the log
+//! everything. The member crates are re-exported behind one feature each
+//! (`palisade::rbac`, `::envelope`, `::apikey`, `::audit`); the `axum`
+//! feature adds a tower layer, an extractor, security headers and
+//! per-tenant CORS. See `docs/guide.md`.
+//!
+//! ```
+//! # #[cfg(not(feature = "service"))] fn main() {}
+//! # #[cfg(feature = "service")] fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use palisade::apikey::NewKey;
+//! use palisade::tenancy::{Principal, Scope, TenantId, Timestamp};
+//! use palisade::{Credential, DenialKind, Palisade, PalisadeConfig, Request};
+//!
+//! let acme = TenantId::new_v7();
+//! let policy = format!(r#"
+//!     version = 1
+//!     permissions = ["inbox:read", "billing:write"]
+//!     [[roles]]
+//!     name = "agent"
+//!     permissions = ["inbox:read"]
+//!     [[bindings]]
+//!     principal = "user:ann@acme.example"
+//!     role = "agent"
+//!     scope = "{acme}"
+//! "#);
+//! let palisade = Palisade::builder(PalisadeConfig::default()).policy_toml(&policy).build()?;
+//! let now = Timestamp::from_unix_seconds(1_800_000_000);
+//!
+//! // A key acting for Ann, issued once (only its hash is stored).
+//! let new = NewKey::new(Scope::tenant(acme), "bot").owner(Principal::user("ann@acme.example")?).scopes(["inbox:*"])?;
+//! let key = palisade.keys().issue(new, now)?;
+//!
+//! // The request path: allowed, with a context bound to Acme…
+//! let req = Request::new(Credential::ApiKey(key.expose_secret()), "inbox:read", "inbox", "conv-1", now);
+//! let auth = palisade.authorize(&req)?;
+//! assert_eq!(auth.tenant(), acme);
+//!
+//! // …or denied: callers see `forbidden`, logs see why.
+//! let req = Request::new(Credential::ApiKey(key.expose_secret()), "billing:write", "plan", "p-1", now);
+//! let denial = palisade.authorize(&req).unwrap_err();
+//! assert_eq!(denial.kind(), DenialKind::Forbidden);
+//! assert!(denial.explain().contains("billing:write"));
+//!
+//! // Both decisions are in Acme's signed audit log.
+//! let export = palisade.export_audit(acme, now)?;
+//! assert_eq!(palisade.verify_audit(&export).records, 2);
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -8,7 +8,7 @@ use palisade_envelope::{Envelope, KeyProvider, LocalKeyring};
 use palisade_tenancy::{Principal, PrincipalKind, Scope, TenantId, Timestamp};
 
 use crate::authorized::Authorized;
-use crate::breakglass::Grants;
+use crate::breakglass::{Grants, NO_GRANT};
 use crate::config::PalisadeConfig;
 use crate::denial::{Denial, DenyReason};
 use crate::error::Result;
@@ -183,13 +183,21 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                     Err(rejection) => Err(self.refuse_key(text, rejection, req)),
                 }
             }
-            Credential::Authenticated { principal, .. }
+            Credential::Authenticated { principal, scope }
                 if principal.kind() == PrincipalKind::Staff =>
             {
-                Err(Denial::new(
+                let denial = Denial::new(
                     DenyReason::BreakGlass,
                     format!("`{principal}` must use a break-glass grant"),
-                ))
+                );
+                let scope = req.target.unwrap_or(scope);
+                let d = Decision::denied(principal, None, Some(NO_GRANT), scope, &denial);
+                Err(match self.inner.trail.record(&d, req) {
+                    Ok(()) => denial,
+                    Err(e) => {
+                        denial.with_extra_detail(&format!(" (and the audit record failed: {e})"))
+                    }
+                })
             }
             Credential::Authenticated { principal, scope } => self.decide(
                 &Caller {
