@@ -1,10 +1,15 @@
 //! Criterion benchmarks for the audit hot paths: append (memory and JSON
 //! Lines file with group commit), full export verification, proof verification.
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] functions: a failure here is the benchmark setup failing"
+)]
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use palisade_audit::{
-    Actor, AuditEvent, AuditSink, Checkpoint, CheckpointPolicy, CheckpointSigner, DetailValue, FsyncPolicy,
-    JsonlFileSink, KeyId, Keyring, MemorySink, Outcome, Record, RequestFacts, Resource, TenantLog, verify,
+    Actor, AuditEvent, AuditSink, Checkpoint, CheckpointPolicy, CheckpointSigner, DetailValue,
+    FsyncPolicy, JsonlFileSink, KeyId, Keyring, MemorySink, Outcome, Record, RequestFacts,
+    Resource, TenantLog, verify,
 };
 use palisade_tenancy::{Principal, ProjectId, Scope, TenantId, Timestamp};
 use std::hint::black_box;
@@ -64,7 +69,10 @@ fn signer() -> Arc<CheckpointSigner> {
     Arc::new(CheckpointSigner::hmac(KeyId::new("k1").unwrap(), &[0x0b; 32]).unwrap())
 }
 
-const POLICY: CheckpointPolicy = CheckpointPolicy { every_records: 1000, every_millis: 0 };
+const POLICY: CheckpointPolicy = CheckpointPolicy {
+    every_records: 1000,
+    every_millis: 0,
+};
 
 fn append(c: &mut Criterion) {
     let tenant = TenantId::from_bytes([1; 16]);
@@ -73,19 +81,34 @@ fn append(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     let mut mem = TenantLog::new(tenant, Box::new(MemorySink::new()), signer()).with_policy(POLICY);
     g.bench_function("memory", |b| {
-        b.iter_batched(|| ev.clone(), |e| black_box(mem.append(e).unwrap()), BatchSize::SmallInput)
+        b.iter_batched(
+            || ev.clone(),
+            |e| black_box(mem.append(e).unwrap()),
+            BatchSize::SmallInput,
+        )
     });
     let mut null = TenantLog::new(tenant, Box::new(NullSink), signer()).with_policy(POLICY);
     g.bench_function("null_sink", |b| {
-        b.iter_batched(|| ev.clone(), |e| black_box(null.append(e).unwrap()), BatchSize::SmallInput)
+        b.iter_batched(
+            || ev.clone(),
+            |e| black_box(null.append(e).unwrap()),
+            BatchSize::SmallInput,
+        )
     });
     let dir = tempfile::tempdir().unwrap();
-    for (name, policy) in [("jsonl_group256", FsyncPolicy::EveryRecords(256)), ("jsonl_group4096", FsyncPolicy::EveryRecords(4096))] {
+    for (name, policy) in [
+        ("jsonl_group256", FsyncPolicy::EveryRecords(256)),
+        ("jsonl_group4096", FsyncPolicy::EveryRecords(4096)),
+    ] {
         let path = dir.path().join(format!("{name}.jsonl"));
         let (sink, _) = JsonlFileSink::open(&path, tenant, policy).unwrap();
         let mut log = TenantLog::new(tenant, Box::new(sink), signer()).with_policy(POLICY);
         g.bench_function(name, |b| {
-            b.iter_batched(|| ev.clone(), |e| black_box(log.append(e).unwrap()), BatchSize::SmallInput)
+            b.iter_batched(
+                || ev.clone(),
+                |e| black_box(log.append(e).unwrap()),
+                BatchSize::SmallInput,
+            )
         });
     }
     g.finish();
@@ -101,8 +124,13 @@ fn verification(c: &mut Criterion) {
         log.append(event(tenant, i)).unwrap();
     }
     let mut export = Vec::new();
-    log.export(Timestamp::from_unix_millis(1_796_000_000_000), &mut export).unwrap();
-    eprintln!("export of {N} records: {} bytes ({} per line)", export.len(), export.len() as u64 / N);
+    log.export(Timestamp::from_unix_millis(1_796_000_000_000), &mut export)
+        .unwrap();
+    eprintln!(
+        "export of {N} records: {} bytes ({} per line)",
+        export.len(),
+        export.len() as u64 / N
+    );
     let mut g = c.benchmark_group("verify_export");
     g.sample_size(10);
     g.throughput(Throughput::Elements(N));
@@ -119,8 +147,11 @@ fn verification(c: &mut Criterion) {
 fn proofs(c: &mut Criterion) {
     const N: u64 = 1_000_000;
     let tenant = TenantId::from_bytes([1; 16]);
-    let mut log = TenantLog::new(tenant, Box::new(NullSink), signer())
-        .with_policy(CheckpointPolicy { every_records: 0, every_millis: 0 });
+    let mut log =
+        TenantLog::new(tenant, Box::new(NullSink), signer()).with_policy(CheckpointPolicy {
+            every_records: 0,
+            every_millis: 0,
+        });
     let ev = event(tenant, 1);
     for _ in 0..N {
         log.append(ev.clone()).unwrap();
@@ -129,15 +160,25 @@ fn proofs(c: &mut Criterion) {
     let index = 777_777;
     let leaf = log.leaf_hash(index).unwrap();
     let proof = log.prove_inclusion(index, N).unwrap();
-    eprintln!("inclusion proof at 1M: {} hashes, {} bytes encoded", proof.path.len(), proof.to_bytes().len());
+    eprintln!(
+        "inclusion proof at 1M: {} hashes, {} bytes encoded",
+        proof.path.len(),
+        proof.to_bytes().len()
+    );
     let old = 600_001;
     let old_root = log.root(old).unwrap();
     let cons = log.prove_consistency(old, N).unwrap();
     eprintln!("consistency proof {old}..{N}: {} hashes", cons.path.len());
     let mut g = c.benchmark_group("proofs_1m");
-    g.bench_function("inclusion_verify", |b| b.iter(|| assert!(black_box(&proof).verify(&leaf, &root))));
-    g.bench_function("consistency_verify", |b| b.iter(|| assert!(black_box(&cons).verify(&old_root, &root))));
-    g.bench_function("inclusion_prove", |b| b.iter(|| log.prove_inclusion(black_box(index), N).unwrap()));
+    g.bench_function("inclusion_verify", |b| {
+        b.iter(|| assert!(black_box(&proof).verify(&leaf, &root)))
+    });
+    g.bench_function("consistency_verify", |b| {
+        b.iter(|| assert!(black_box(&cons).verify(&old_root, &root)))
+    });
+    g.bench_function("inclusion_prove", |b| {
+        b.iter(|| log.prove_inclusion(black_box(index), N).unwrap())
+    });
     g.finish();
 }
 

@@ -106,19 +106,29 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn err(&self, reason: &'static str) -> AuditError {
-        AuditError::Canonical { offset: self.pos, reason }
+        AuditError::Canonical {
+            offset: self.pos,
+            reason,
+        }
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or_else(|| self.err("length overflows"))?;
-        let s = self.buf.get(self.pos..end).ok_or_else(|| self.err("unexpected end of input"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or_else(|| self.err("length overflows"))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or_else(|| self.err("unexpected end of input"))?;
         self.pos = end;
         Ok(s)
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let s = self.take(N)?;
-        s.try_into().map_err(|_| self.err("unexpected end of input"))
+        s.try_into()
+            .map_err(|_| self.err("unexpected end of input"))
     }
 
     fn u8(&mut self) -> Result<u8> {
@@ -149,7 +159,10 @@ impl<'a> Reader<'a> {
 pub fn decode_record(bytes: &[u8]) -> Result<(u64, AuditEvent)> {
     let mut r = Reader { buf: bytes, pos: 0 };
     if r.u8()? != RECORD_VERSION {
-        return Err(AuditError::Canonical { offset: 0, reason: "unknown record version (expected 0x01)" });
+        return Err(AuditError::Canonical {
+            offset: 0,
+            reason: "unknown record version (expected 0x01)",
+        });
     }
     let index = u64::from_be_bytes(r.array()?);
     let id = uuid::Uuid::from_bytes(r.array()?);

@@ -69,7 +69,8 @@ impl Checkpoint {
     #[must_use]
     pub fn body(&self) -> Vec<u8> {
         let kid = self.key_id.as_str().as_bytes();
-        let mut b = Vec::with_capacity(CHECKPOINT_LABEL.len() + 2 + 1 + kid.len() + 16 + 8 + 32 + 8 + 32);
+        let mut b =
+            Vec::with_capacity(CHECKPOINT_LABEL.len() + 2 + 1 + kid.len() + 16 + 8 + 32 + 8 + 32);
         b.extend_from_slice(CHECKPOINT_LABEL);
         b.push(CHECKPOINT_VERSION);
         b.push(self.alg.code());
@@ -92,11 +93,17 @@ impl Checkpoint {
     /// Check the signature against `keys`.
     #[must_use]
     pub fn check_signature(&self, keys: &Keyring) -> SignatureCheck {
-        let Some(key) = keys.get(&self.key_id) else { return SignatureCheck::UnknownKey };
+        let Some(key) = keys.get(&self.key_id) else {
+            return SignatureCheck::UnknownKey;
+        };
         if key.algorithm() != self.alg {
             return SignatureCheck::AlgorithmMismatch;
         }
-        if key.verify(&self.body(), &self.signature) { SignatureCheck::Valid } else { SignatureCheck::Invalid }
+        if key.verify(&self.body(), &self.signature) {
+            SignatureCheck::Valid
+        } else {
+            SignatureCheck::Invalid
+        }
     }
 
     /// The tenant.

@@ -24,7 +24,9 @@ pub enum AuditError {
     #[error("a `staff:` actor needs a non-empty reason for the access (at most 512 bytes)")]
     StaffReasonRequired,
     /// An event of one tenant was appended to another tenant's log.
-    #[error("event for tenant `{event}` appended to the log of tenant `{log}`: use that tenant's log")]
+    #[error(
+        "event for tenant `{event}` appended to the log of tenant `{log}`: use that tenant's log"
+    )]
     WrongTenant {
         /// The log's tenant.
         log: String,
@@ -77,7 +79,9 @@ pub enum AuditError {
     #[error("could not serialize a record: {0}")]
     Serialize(String),
     /// A previous sink failure left the log unusable until it is reopened.
-    #[error("the audit sink failed earlier and the log is closed: reopen it (recovering the file) before appending")]
+    #[error(
+        "the audit sink failed earlier and the log is closed: reopen it (recovering the file) before appending"
+    )]
     SinkClosed,
     /// A JSON Lines file ends with a partial line (a crash during a write).
     #[error(
@@ -92,7 +96,9 @@ pub enum AuditError {
         len: u64,
     },
     /// An existing file could not be resumed because it does not verify.
-    #[error("the existing audit file `{path}` does not verify, refusing to append to it: {problem}")]
+    #[error(
+        "the existing audit file `{path}` does not verify, refusing to append to it: {problem}"
+    )]
     ResumeFailed {
         /// The file.
         path: String,

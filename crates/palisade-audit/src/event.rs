@@ -38,7 +38,10 @@ impl Actor {
         if principal.kind() == PrincipalKind::Staff {
             return Err(AuditError::StaffReasonRequired);
         }
-        Ok(Self { principal, reason: None })
+        Ok(Self {
+            principal,
+            reason: None,
+        })
     }
 
     /// An actor with the reason for the access (mandatory for staff, allowed
@@ -53,7 +56,10 @@ impl Actor {
             return Err(AuditError::StaffReasonRequired);
         }
         check_text("actor.reason", reason, MAX_REASON_LEN, false)?;
-        Ok(Self { principal, reason: Some(reason.to_owned()) })
+        Ok(Self {
+            principal,
+            reason: Some(reason.to_owned()),
+        })
     }
 
     pub(crate) fn from_parts(principal: Principal, reason: Option<&str>) -> Result<Self> {
@@ -116,7 +122,9 @@ impl Outcome {
     }
 
     pub(crate) fn parse(s: &str) -> Option<Self> {
-        [Self::Allowed, Self::Denied, Self::Failed].into_iter().find(|o| o.as_str() == s)
+        [Self::Allowed, Self::Denied, Self::Failed]
+            .into_iter()
+            .find(|o| o.as_str() == s)
     }
 }
 
@@ -136,7 +144,10 @@ impl Resource {
     pub fn new(kind: &str, id: &str) -> Result<Self> {
         check_name("resource.type", kind)?;
         check_text("resource.uid", id, MAX_TEXT_LEN, true)?;
-        Ok(Self { kind: kind.to_owned(), id: id.to_owned() })
+        Ok(Self {
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+        })
     }
 
     /// The resource type.
@@ -198,7 +209,9 @@ impl RequestFacts {
     pub fn request_id(mut self, id: &str) -> Result<Self> {
         let ok = !id.is_empty()
             && id.len() <= 128
-            && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
         if !ok {
             return Err(AuditError::Field {
                 field: "request.uid",
@@ -209,8 +222,15 @@ impl RequestFacts {
         Ok(self)
     }
 
-    pub(crate) fn from_parts(ip: Option<IpAddr>, ua: Option<&str>, rid: Option<&str>) -> Result<Self> {
-        let mut r = Self { ip, ..Self::default() };
+    pub(crate) fn from_parts(
+        ip: Option<IpAddr>,
+        ua: Option<&str>,
+        rid: Option<&str>,
+    ) -> Result<Self> {
+        let mut r = Self {
+            ip,
+            ..Self::default()
+        };
         if let Some(ua) = ua {
             check_text("request.user_agent", ua, MAX_TEXT_LEN, false)?;
             r.user_agent = Some(ua.to_owned());
@@ -310,7 +330,10 @@ impl AuditEvent {
     ) -> Result<Self> {
         check_name("action", action)?;
         if !(MIN_TIME_MS..=MAX_TIME_MS).contains(&time.unix_millis()) {
-            return Err(AuditError::Field { field: "time", reason: "must lie in the years 0000 to 9999" });
+            return Err(AuditError::Field {
+                field: "time",
+                reason: "must lie in the years 0000 to 9999",
+            });
         }
         Ok(Self {
             id,
@@ -358,7 +381,10 @@ impl AuditEvent {
             check_text("details value", s, MAX_TEXT_LEN, false)?;
         }
         if self.details.len() >= MAX_DETAILS && !self.details.contains_key(key) {
-            return Err(AuditError::Field { field: "details", reason: "at most 32 details per event" });
+            return Err(AuditError::Field {
+                field: "details",
+                reason: "at most 32 details per event",
+            });
         }
         self.details.insert(key.to_owned(), value);
         Ok(self)
@@ -424,24 +450,38 @@ impl AuditEvent {
 pub(crate) fn check_name(field: &'static str, s: &str) -> Result<()> {
     let ok = !s.is_empty()
         && s.len() <= MAX_ACTION_LEN
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
+        && s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+        });
     if ok {
         Ok(())
     } else {
-        Err(AuditError::Field { field, reason: "use 1-64 characters of `a-z 0-9 _ . -`" })
+        Err(AuditError::Field {
+            field,
+            reason: "use 1-64 characters of `a-z 0-9 _ . -`",
+        })
     }
 }
 
 /// Text without control characters, at most `max` bytes, non-empty if `non_empty`.
 pub(crate) fn check_text(field: &'static str, s: &str, max: usize, non_empty: bool) -> Result<()> {
     if non_empty && s.is_empty() {
-        return Err(AuditError::Field { field, reason: "must not be empty" });
+        return Err(AuditError::Field {
+            field,
+            reason: "must not be empty",
+        });
     }
     if s.len() > max {
-        return Err(AuditError::Field { field, reason: "too long (see the MAX_* limits)" });
+        return Err(AuditError::Field {
+            field,
+            reason: "too long (see the MAX_* limits)",
+        });
     }
     if s.chars().any(char::is_control) {
-        return Err(AuditError::Field { field, reason: "control characters are not allowed" });
+        return Err(AuditError::Field {
+            field,
+            reason: "control characters are not allowed",
+        });
     }
     Ok(())
 }

@@ -34,7 +34,9 @@ impl Serialize for Hex<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
         let mut buf = [0u8; 128];
         let n = self.0.len() * 2;
-        let out = buf.get_mut(..n).ok_or_else(|| serde::ser::Error::custom("hex value too long"))?;
+        let out = buf
+            .get_mut(..n)
+            .ok_or_else(|| serde::ser::Error::custom("hex value too long"))?;
         hex::encode_to_slice(self.0, out).map_err(serde::ser::Error::custom)?;
         s.serialize_str(core::str::from_utf8(out).map_err(serde::ser::Error::custom)?)
     }
@@ -119,8 +121,16 @@ impl Serialize for DetailsOut<'_> {
 #[derive(Serialize)]
 #[serde(rename_all = "snake_case")]
 enum LineOut<'a> {
-    Header { format: &'static str, version: u8, tenant: TenantId },
-    Record { index: u64, leaf_hash: Hex<'a>, event: EventOut<'a> },
+    Header {
+        format: &'static str,
+        version: u8,
+        tenant: TenantId,
+    },
+    Record {
+        index: u64,
+        leaf_hash: Hex<'a>,
+        event: EventOut<'a>,
+    },
     Checkpoint(CheckpointOut<'a>),
 }
 
@@ -145,27 +155,57 @@ fn finish(line: &LineOut<'_>, out: &mut Vec<u8>) -> Result<()> {
 
 /// Write the header line (with its newline) into `out` (cleared first).
 pub(crate) fn write_header_line(tenant: TenantId, out: &mut Vec<u8>) -> Result<()> {
-    finish(&LineOut::Header { format: EXPORT_FORMAT, version: EXPORT_VERSION, tenant }, out)
+    finish(
+        &LineOut::Header {
+            format: EXPORT_FORMAT,
+            version: EXPORT_VERSION,
+            tenant,
+        },
+        out,
+    )
 }
 
 /// Write a record line into `out` (cleared first).
-pub(crate) fn write_record_line(index: u64, leaf: &Hash, e: &AuditEvent, out: &mut Vec<u8>) -> Result<()> {
+pub(crate) fn write_record_line(
+    index: u64,
+    leaf: &Hash,
+    e: &AuditEvent,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let r = &e.request;
-    let request = (r.ip_addr().is_some() || r.user_agent_str().is_some() || r.request_id_str().is_some())
-        .then(|| RequestOut { src_ip: r.ip_addr().map(Disp), user_agent: r.user_agent_str(), uid: r.request_id_str() });
+    let request =
+        (r.ip_addr().is_some() || r.user_agent_str().is_some() || r.request_id_str().is_some())
+            .then(|| RequestOut {
+                src_ip: r.ip_addr().map(Disp),
+                user_agent: r.user_agent_str(),
+                uid: r.request_id_str(),
+            });
     let event = EventOut {
         uid: Disp(e.id.hyphenated()),
         time: e.time,
         scope: e.scope,
-        actor: ActorOut { principal: e.actor.principal(), reason: e.actor.reason() },
+        actor: ActorOut {
+            principal: e.actor.principal(),
+            reason: e.actor.reason(),
+        },
         action: &e.action,
-        resource: ResourceOut { kind: e.resource.kind(), uid: e.resource.id() },
+        resource: ResourceOut {
+            kind: e.resource.kind(),
+            uid: e.resource.id(),
+        },
         status: e.outcome.as_str(),
         status_detail: &e.reason,
         request,
         details: DetailsOut(&e.details),
     };
-    finish(&LineOut::Record { index, leaf_hash: Hex(leaf), event }, out)
+    finish(
+        &LineOut::Record {
+            index,
+            leaf_hash: Hex(leaf),
+            event,
+        },
+        out,
+    )
 }
 
 /// Write a checkpoint line into `out` (cleared first).
@@ -306,24 +346,39 @@ pub(crate) fn hex32(field: &'static str, s: &str) -> Result<Hash> {
 }
 
 pub(crate) fn parse_tenant(s: &str) -> Result<TenantId> {
-    s.parse().map_err(|_| bad("tenant", "expected a tenant id `ten_…`"))
+    s.parse()
+        .map_err(|_| bad("tenant", "expected a tenant id `ten_…`"))
 }
 
 impl EventIn<'_> {
     /// Rebuild the event, applying every constructor's validation.
     pub(crate) fn to_event(&self) -> Result<AuditEvent> {
-        let id = uuid::Uuid::try_parse(&self.uid).map_err(|_| bad("uid", "expected a hyphenated UUID"))?;
-        let time: Timestamp = self.time.parse().map_err(|_| bad("time", "expected an RFC 3339 timestamp"))?;
-        let scope: Scope = self.scope.parse().map_err(|_| bad("scope", "expected `ten_…` or `ten_…/prj_…`"))?;
-        let principal: Principal =
-            self.actor.principal.parse().map_err(|_| bad("actor.principal", "expected `kind:id`"))?;
+        let id = uuid::Uuid::try_parse(&self.uid)
+            .map_err(|_| bad("uid", "expected a hyphenated UUID"))?;
+        let time: Timestamp = self
+            .time
+            .parse()
+            .map_err(|_| bad("time", "expected an RFC 3339 timestamp"))?;
+        let scope: Scope = self
+            .scope
+            .parse()
+            .map_err(|_| bad("scope", "expected `ten_…` or `ten_…/prj_…`"))?;
+        let principal: Principal = self
+            .actor
+            .principal
+            .parse()
+            .map_err(|_| bad("actor.principal", "expected `kind:id`"))?;
         let actor = Actor::from_parts(principal, self.actor.reason.as_deref())?;
         let resource = Resource::new(&self.resource.kind, &self.resource.uid)?;
-        let outcome = Outcome::parse(&self.status).ok_or(bad("status", "expected allowed, denied or failed"))?;
+        let outcome = Outcome::parse(&self.status)
+            .ok_or(bad("status", "expected allowed, denied or failed"))?;
         let req = self.request.as_ref();
         let ip = match req.and_then(|r| r.src_ip.as_deref()) {
             None => None,
-            Some(s) => Some(s.parse::<IpAddr>().map_err(|_| bad("request.src_ip", "expected an IP address"))?),
+            Some(s) => Some(
+                s.parse::<IpAddr>()
+                    .map_err(|_| bad("request.src_ip", "expected an IP address"))?,
+            ),
         };
         let request = RequestFacts::from_parts(
             ip,
@@ -338,7 +393,9 @@ impl EventIn<'_> {
                 DetailIn::Str(s) => DetailValue::Str(s.clone().into_owned()),
                 DetailIn::Int(i) => DetailValue::Int(*i),
                 DetailIn::Bool(b) => DetailValue::Bool(*b),
-                DetailIn::Commitment(h) => DetailValue::Commitment(Commitment::from_bytes(hex32("details", h)?)),
+                DetailIn::Commitment(h) => {
+                    DetailValue::Commitment(Commitment::from_bytes(hex32("details", h)?))
+                }
             };
             e = e.with_detail(k, v)?;
         }
@@ -348,7 +405,8 @@ impl EventIn<'_> {
 
 impl CheckpointIn<'_> {
     pub(crate) fn to_checkpoint(&self) -> Result<Checkpoint> {
-        let alg = Algorithm::parse(&self.alg).ok_or(bad("alg", "expected hmac-sha256 or ed25519"))?;
+        let alg =
+            Algorithm::parse(&self.alg).ok_or(bad("alg", "expected hmac-sha256 or ed25519"))?;
         let sig = hex::decode(self.sig.as_bytes()).map_err(|_| bad("sig", "expected hex"))?;
         if sig.len() > 64 {
             return Err(bad("sig", "longer than 64 bytes"));
@@ -357,7 +415,10 @@ impl CheckpointIn<'_> {
             tenant: parse_tenant(&self.tenant)?,
             size: self.size,
             root: hex32("root", &self.root)?,
-            time: self.time.parse().map_err(|_| bad("time", "expected an RFC 3339 timestamp"))?,
+            time: self
+                .time
+                .parse()
+                .map_err(|_| bad("time", "expected an RFC 3339 timestamp"))?,
             prev: hex32("prev", &self.prev)?,
             key_id: KeyId::new(&self.key_id)?,
             alg,

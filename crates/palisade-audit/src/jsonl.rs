@@ -96,22 +96,39 @@ impl JsonlFileSink {
         policy: FsyncPolicy,
         recover: bool,
     ) -> Result<(Self, Resume, Option<TornTail>)> {
-        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)?;
         let mut data = Vec::new();
         file.read_to_end(&mut data)?;
         let mut torn = None;
         let good = data.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
         if good < data.len() {
-            let t = TornTail { offset: good as u64, len: (data.len() - good) as u64 };
+            let t = TornTail {
+                offset: good as u64,
+                len: (data.len() - good) as u64,
+            };
             if !recover {
-                return Err(AuditError::TornTail { path: path.display().to_string(), offset: t.offset, len: t.len });
+                return Err(AuditError::TornTail {
+                    path: path.display().to_string(),
+                    offset: t.offset,
+                    len: t.len,
+                });
             }
             file.set_len(t.offset)?;
             file.sync_data()?;
             data.truncate(good);
             torn = Some(t);
         }
-        let mut sink = Self { path: path.to_owned(), file: BufWriter::with_capacity(1 << 20, file), policy, pending: 0, line: Vec::with_capacity(1024) };
+        let mut sink = Self {
+            path: path.to_owned(),
+            file: BufWriter::with_capacity(1 << 20, file),
+            policy,
+            pending: 0,
+            line: Vec::with_capacity(1024),
+        };
         if data.is_empty() {
             write_header_line(tenant, &mut sink.line)?;
             sink.file.write_all(&sink.line)?;
@@ -120,14 +137,26 @@ impl JsonlFileSink {
         }
         let mut leaves = Vec::new();
         let (report, last_checkpoint) = scan(&data, &mut leaves);
-        let fail = |problem: String| AuditError::ResumeFailed { path: path.display().to_string(), problem };
+        let fail = |problem: String| AuditError::ResumeFailed {
+            path: path.display().to_string(),
+            problem,
+        };
         if let Some(f) = report.problem {
             return Err(fail(f.to_string()));
         }
         if report.tenant != Some(tenant) {
-            return Err(fail(format!("the file belongs to another tenant, not `{tenant}`")));
+            return Err(fail(format!(
+                "the file belongs to another tenant, not `{tenant}`"
+            )));
         }
-        Ok((sink, Resume { leaves, last_checkpoint }, torn))
+        Ok((
+            sink,
+            Resume {
+                leaves,
+                last_checkpoint,
+            },
+            torn,
+        ))
     }
 
     fn sync(&mut self) -> Result<()> {
@@ -183,7 +212,10 @@ impl JsonlDir {
     /// Files in `dir` (which must exist) under `policy`.
     #[must_use]
     pub fn new(dir: &Path, policy: FsyncPolicy) -> Self {
-        Self { dir: dir.to_owned(), policy }
+        Self {
+            dir: dir.to_owned(),
+            policy,
+        }
     }
 
     /// The file of `tenant`.

@@ -33,7 +33,9 @@ impl Algorithm {
         }
     }
     pub(crate) fn parse(s: &str) -> Option<Self> {
-        [Self::HmacSha256, Self::Ed25519].into_iter().find(|a| a.as_str() == s)
+        [Self::HmacSha256, Self::Ed25519]
+            .into_iter()
+            .find(|a| a.as_str() == s)
     }
 }
 
@@ -51,8 +53,16 @@ impl KeyId {
     pub fn new(id: &str) -> Result<Self> {
         let ok = !id.is_empty()
             && id.len() <= 64
-            && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if ok { Ok(Self(id.to_owned())) } else { Err(AuditError::KeyId { input: clip(id, 80) }) }
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if ok {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(AuditError::KeyId {
+                input: clip(id, 80),
+            })
+        }
     }
 
     /// The id text.
@@ -75,7 +85,10 @@ struct HmacSecret(Vec<u8>);
 impl HmacSecret {
     fn new(bytes: &[u8]) -> Result<Self> {
         if !(32..=64).contains(&bytes.len()) {
-            return Err(AuditError::Key { kind: "hmac-sha256", reason: "use a key of 32 to 64 random bytes" });
+            return Err(AuditError::Key {
+                kind: "hmac-sha256",
+                reason: "use a key of 32 to 64 random bytes",
+            });
         }
         Ok(Self(bytes.to_vec()))
     }
@@ -106,7 +119,10 @@ impl CheckpointSigner {
     /// # Errors
     /// [`AuditError::Key`] when the key length is outside 32–64 bytes.
     pub fn hmac(id: KeyId, key: &[u8]) -> Result<Self> {
-        Ok(Self { id, kind: SignerKind::Hmac(HmacSecret::new(key)?) })
+        Ok(Self {
+            id,
+            kind: SignerKind::Hmac(HmacSecret::new(key)?),
+        })
     }
 
     /// A fresh random 32-byte HMAC-SHA256 key.
@@ -122,7 +138,10 @@ impl CheckpointSigner {
     /// An Ed25519 signer from its 32-byte secret seed (RFC 8032).
     #[must_use]
     pub fn ed25519(id: KeyId, seed: &[u8; 32]) -> Self {
-        Self { id, kind: SignerKind::Ed25519(SigningKey::from_bytes(seed)) }
+        Self {
+            id,
+            kind: SignerKind::Ed25519(SigningKey::from_bytes(seed)),
+        }
     }
 
     /// A fresh random Ed25519 key.
@@ -170,7 +189,12 @@ impl CheckpointSigner {
 
 impl core::fmt::Debug for CheckpointSigner {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "CheckpointSigner({}, {}, <redacted>)", self.id, self.algorithm().as_str())
+        write!(
+            f,
+            "CheckpointSigner({}, {}, <redacted>)",
+            self.id,
+            self.algorithm().as_str()
+        )
     }
 }
 
@@ -199,7 +223,10 @@ impl VerifyKey {
     pub fn ed25519(public: &[u8; 32]) -> Result<Self> {
         VerifyingKey::from_bytes(public)
             .map(|k| Self(VerifyKind::Ed25519(k)))
-            .map_err(|_| AuditError::Key { kind: "ed25519", reason: "not a valid public key" })
+            .map_err(|_| AuditError::Key {
+                kind: "ed25519",
+                reason: "not a valid public key",
+            })
     }
 
     /// The algorithm this key verifies.
@@ -229,8 +256,11 @@ impl VerifyKey {
         match &self.0 {
             VerifyKind::Hmac(s) => sig.len() == 32 && s.mac(msg).verify_slice(sig).is_ok(),
             VerifyKind::Ed25519(k) => {
-                let Ok(bytes) = <[u8; 64]>::try_from(sig) else { return false };
-                k.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&bytes)).is_ok()
+                let Ok(bytes) = <[u8; 64]>::try_from(sig) else {
+                    return false;
+                };
+                k.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&bytes))
+                    .is_ok()
             }
         }
     }
@@ -240,7 +270,9 @@ impl core::fmt::Debug for VerifyKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match &self.0 {
             VerifyKind::Hmac(_) => f.write_str("VerifyKey::Hmac(<redacted>)"),
-            VerifyKind::Ed25519(k) => write!(f, "VerifyKey::Ed25519({})", hex::encode(k.to_bytes())),
+            VerifyKind::Ed25519(k) => {
+                write!(f, "VerifyKey::Ed25519({})", hex::encode(k.to_bytes()))
+            }
         }
     }
 }
@@ -276,5 +308,4 @@ impl Keyring {
     pub fn get(&self, id: &KeyId) -> Option<&VerifyKey> {
         self.keys.get(id)
     }
-
 }

@@ -62,8 +62,8 @@ pub use canonical::{RECORD_VERSION, decode_record, encode_record};
 pub use checkpoint::{CHECKPOINT_LABEL, CHECKPOINT_VERSION, Checkpoint, SignatureCheck};
 pub use error::{AuditError, Result};
 pub use event::{
-    Actor, AuditEvent, DetailValue, MAX_ACTION_LEN, MAX_DETAILS, MAX_REASON_LEN, MAX_TEXT_LEN, Outcome,
-    RequestFacts, Resource,
+    Actor, AuditEvent, DetailValue, MAX_ACTION_LEN, MAX_DETAILS, MAX_REASON_LEN, MAX_TEXT_LEN,
+    Outcome, RequestFacts, Resource,
 };
 pub use export::{EXPORT_FORMAT, EXPORT_VERSION};
 pub use jsonl::{FsyncPolicy, JsonlDir, JsonlFileSink, TornTail};

@@ -27,7 +27,10 @@ pub struct CheckpointPolicy {
 impl Default for CheckpointPolicy {
     /// Every 1 000 records or 60 s, whichever comes first.
     fn default() -> Self {
-        Self { every_records: 1000, every_millis: 60_000 }
+        Self {
+            every_records: 1000,
+            every_millis: 60_000,
+        }
     }
 }
 
@@ -70,7 +73,12 @@ impl TenantLog {
 
     /// Continue a log from the state recovered from its sink.
     #[must_use]
-    pub fn resume(tenant: TenantId, sink: Box<dyn AuditSink>, signer: Arc<CheckpointSigner>, state: Resume) -> Self {
+    pub fn resume(
+        tenant: TenantId,
+        sink: Box<dyn AuditSink>,
+        signer: Arc<CheckpointSigner>,
+        state: Resume,
+    ) -> Self {
         let mut tree = Tree::new();
         for l in state.leaves {
             tree.push(l);
@@ -147,7 +155,12 @@ impl TenantLog {
         let index = self.tree.size();
         encode_record(index, &event, &mut self.buf);
         let lh = leaf_hash(&self.buf);
-        let rec = Record { index, leaf_hash: &lh, event: &event, canonical: &self.buf };
+        let rec = Record {
+            index,
+            leaf_hash: &lh,
+            event: &event,
+            canonical: &self.buf,
+        };
         if let Err(e) = self.sink.append(&rec) {
             self.closed = true;
             return Err(e);
@@ -156,18 +169,27 @@ impl TenantLog {
         if self.due(event.time) {
             self.checkpoint(event.time)?;
         }
-        Ok(Receipt { index, leaf_hash: lh })
+        Ok(Receipt {
+            index,
+            leaf_hash: lh,
+        })
     }
 
     fn due(&self, now: Timestamp) -> bool {
-        let (size, time) = self.last.as_ref().map_or((0, None), |c| (c.size, Some(c.time)));
+        let (size, time) = self
+            .last
+            .as_ref()
+            .map_or((0, None), |c| (c.size, Some(c.time)));
         let pending = self.tree.size() - size;
         if pending == 0 {
             return false;
         }
         let by_count = self.policy.every_records != 0 && pending >= self.policy.every_records;
         let by_time = self.policy.every_millis != 0
-            && time.is_some_and(|t| now.duration_since(t).is_some_and(|d| d.as_millis() >= u128::from(self.policy.every_millis)));
+            && time.is_some_and(|t| {
+                now.duration_since(t)
+                    .is_some_and(|d| d.as_millis() >= u128::from(self.policy.every_millis))
+            });
         by_count || by_time
     }
 
@@ -181,7 +203,10 @@ impl TenantLog {
             return Err(AuditError::SinkClosed);
         }
         let size = self.tree.size();
-        let root = self.tree.root_at(size).unwrap_or_else(crate::merkle::empty_root);
+        let root = self
+            .tree
+            .root_at(size)
+            .unwrap_or_else(crate::merkle::empty_root);
         let prev = self.last.as_ref().map_or([0; 32], Checkpoint::chain_hash);
         let cp = Checkpoint::sign(&self.signer, self.tenant, size, root, now, prev);
         if let Err(e) = self.sink.checkpoint(&cp) {
@@ -198,7 +223,11 @@ impl TenantLog {
     /// # Errors
     /// As [`TenantLog::checkpoint`].
     pub fn tick(&mut self, now: Timestamp) -> Result<Option<Checkpoint>> {
-        if self.due(now) { self.checkpoint(now).map(Some) } else { Ok(None) }
+        if self.due(now) {
+            self.checkpoint(now).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     /// Make everything appended so far durable (the sink's commit).
@@ -231,8 +260,17 @@ impl TenantLog {
     /// [`AuditError::ProofRange`] unless `index < size <= self.size()`.
     pub fn prove_inclusion(&self, index: u64, size: u64) -> Result<InclusionProof> {
         let mut path = Vec::with_capacity(64);
-        if index >= size || size > self.size() || self.tree.inclusion_path(index, 0, size, &mut path).is_none() {
-            return Err(AuditError::ProofRange { what: format!("inclusion of index {index} in size {size}"), size: self.size() });
+        if index >= size
+            || size > self.size()
+            || self
+                .tree
+                .inclusion_path(index, 0, size, &mut path)
+                .is_none()
+        {
+            return Err(AuditError::ProofRange {
+                what: format!("inclusion of index {index} in size {size}"),
+                size: self.size(),
+            });
         }
         Ok(InclusionProof { index, size, path })
     }
@@ -246,14 +284,22 @@ impl TenantLog {
         let mut path = Vec::with_capacity(64);
         let ok = old_size <= new_size
             && new_size <= self.size()
-            && (old_size == 0 || self.tree.subproof(old_size, 0, new_size, true, &mut path).is_some());
+            && (old_size == 0
+                || self
+                    .tree
+                    .subproof(old_size, 0, new_size, true, &mut path)
+                    .is_some());
         if !ok {
             return Err(AuditError::ProofRange {
                 what: format!("consistency of size {old_size} with size {new_size}"),
                 size: self.size(),
             });
         }
-        Ok(ConsistencyProof { old_size, new_size, path })
+        Ok(ConsistencyProof {
+            old_size,
+            new_size,
+            path,
+        })
     }
 
     /// Write the JSON Lines export, first signing a checkpoint at `now` if

@@ -28,7 +28,9 @@ fn main() -> ExitCode {
 }
 
 fn split_id(v: &str) -> Result<(KeyId, &str), String> {
-    let (id, rest) = v.split_once('=').ok_or_else(|| format!("expected `ID=VALUE`, got `{v}`"))?;
+    let (id, rest) = v
+        .split_once('=')
+        .ok_or_else(|| format!("expected `ID=VALUE`, got `{v}`"))?;
     Ok((KeyId::new(id).map_err(|e| e.to_string())?, rest))
 }
 
@@ -37,7 +39,11 @@ fn run(args: &[String]) -> Result<bool, String> {
     match it.next().map(String::as_str) {
         Some("verify") => {}
         Some("-h" | "--help") | None => return Err("no command given".into()),
-        Some(other) => return Err(format!("unknown command `{other}`: the only command is `verify`")),
+        Some(other) => {
+            return Err(format!(
+                "unknown command `{other}`: the only command is `verify`"
+            ));
+        }
     }
     let mut file = None;
     let mut keys = Keyring::new();
@@ -48,21 +54,31 @@ fn run(args: &[String]) -> Result<bool, String> {
         match a.as_str() {
             "--hmac-key-file" => {
                 let (id, path) = split_id(value()?)?;
-                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
-                let bytes = hex::decode(text.trim()).map_err(|_| format!("`{path}` must hold the key as hex"))?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read `{path}`: {e}"))?;
+                let bytes = hex::decode(text.trim())
+                    .map_err(|_| format!("`{path}` must hold the key as hex"))?;
                 keys.insert(id, VerifyKey::hmac(&bytes).map_err(|e| e.to_string())?);
             }
             "--ed25519-public-key" => {
                 let (id, h) = split_id(value()?)?;
                 let mut pk = [0u8; 32];
-                hex::decode_to_slice(h, &mut pk).map_err(|_| "the Ed25519 public key must be 64 hex digits".to_string())?;
+                hex::decode_to_slice(h, &mut pk)
+                    .map_err(|_| "the Ed25519 public key must be 64 hex digits".to_string())?;
                 keys.insert(id, VerifyKey::ed25519(&pk).map_err(|e| e.to_string())?);
             }
             "--tenant" => opts.tenant = Some(value()?.parse().map_err(|e| format!("{e}"))?),
-            "--trusted-size" => tsize = Some(value()?.parse::<u64>().map_err(|_| "`--trusted-size` takes a number".to_string())?),
+            "--trusted-size" => {
+                tsize = Some(
+                    value()?
+                        .parse::<u64>()
+                        .map_err(|_| "`--trusted-size` takes a number".to_string())?,
+                )
+            }
             "--trusted-root" => {
                 let mut r = [0u8; 32];
-                hex::decode_to_slice(value()?, &mut r).map_err(|_| "`--trusted-root` takes 64 hex digits".to_string())?;
+                hex::decode_to_slice(value()?, &mut r)
+                    .map_err(|_| "`--trusted-root` takes 64 hex digits".to_string())?;
                 troot = Some(r);
             }
             "--allow-unsigned-tail" => opts.allow_unsigned_tail = true,
@@ -79,7 +95,9 @@ fn run(args: &[String]) -> Result<bool, String> {
     let file = file.ok_or("no FILE given")?;
     let data = std::fs::read(&file).map_err(|e| format!("cannot read `{file}`: {e}"))?;
     let report = verify_with(&data, &keys, &opts);
-    let tenant = report.tenant.map_or_else(|| "?".to_owned(), |t| t.to_string());
+    let tenant = report
+        .tenant
+        .map_or_else(|| "?".to_owned(), |t| t.to_string());
     match &report.problem {
         None => {
             println!(
@@ -87,12 +105,17 @@ fn run(args: &[String]) -> Result<bool, String> {
                 report.records,
                 report.checkpoints,
                 report.signed_size,
-                report.signed_root.map_or_else(|| "-".to_owned(), hex::encode)
+                report
+                    .signed_root
+                    .map_or_else(|| "-".to_owned(), hex::encode)
             );
             Ok(true)
         }
         Some(f) => {
-            println!("FAILED {file}: tenant {tenant}: {f} ({} records verified before it)", report.records);
+            println!(
+                "FAILED {file}: tenant {tenant}: {f} ({} records verified before it)",
+                report.records
+            );
             Ok(false)
         }
     }

@@ -48,7 +48,9 @@ pub(crate) struct Tree {
 
 impl Tree {
     pub(crate) fn new() -> Self {
-        Self { levels: vec![Vec::new()] }
+        Self {
+            levels: vec![Vec::new()],
+        }
     }
 
     /// Number of leaves.
@@ -64,13 +66,17 @@ impl Tree {
             if self.levels.len() <= k {
                 self.levels.push(Vec::new());
             }
-            let Some(level) = self.levels.get_mut(k) else { return };
+            let Some(level) = self.levels.get_mut(k) else {
+                return;
+            };
             level.push(carry);
             let n = level.len();
             if n % 2 != 0 {
                 return;
             }
-            let (Some(l), Some(r)) = (level.get(n - 2), level.get(n - 1)) else { return };
+            let (Some(l), Some(r)) = (level.get(n - 2), level.get(n - 1)) else {
+                return;
+            };
             carry = node_hash(l, r);
             k += 1;
         }
@@ -78,7 +84,10 @@ impl Tree {
 
     /// The leaf hash at `index`.
     pub(crate) fn leaf(&self, index: u64) -> Option<Hash> {
-        self.levels.first()?.get(usize::try_from(index).ok()?).copied()
+        self.levels
+            .first()?
+            .get(usize::try_from(index).ok()?)
+            .copied()
     }
 
     /// `MTH(D[lo..hi])` for a range produced by the RFC 9162 recursive split
@@ -94,10 +103,17 @@ impl Tree {
         }
         if n.is_power_of_two() && lo.is_multiple_of(n) {
             let k = n.trailing_zeros() as usize;
-            return self.levels.get(k)?.get(usize::try_from(lo >> k).ok()?).copied();
+            return self
+                .levels
+                .get(k)?
+                .get(usize::try_from(lo >> k).ok()?)
+                .copied();
         }
         let k = split_point(n);
-        Some(node_hash(&self.range_hash(lo, lo + k)?, &self.range_hash(lo + k, hi)?))
+        Some(node_hash(
+            &self.range_hash(lo, lo + k)?,
+            &self.range_hash(lo + k, hi)?,
+        ))
     }
 
     /// The root of the first `size` leaves.
@@ -106,7 +122,13 @@ impl Tree {
     }
 
     /// RFC 9162 `PATH(m, D[lo..hi])`, deepest sibling first.
-    pub(crate) fn inclusion_path(&self, m: u64, lo: u64, hi: u64, out: &mut Vec<Hash>) -> Option<()> {
+    pub(crate) fn inclusion_path(
+        &self,
+        m: u64,
+        lo: u64,
+        hi: u64,
+        out: &mut Vec<Hash>,
+    ) -> Option<()> {
         let n = hi - lo;
         if n <= 1 {
             return Some(());
@@ -123,7 +145,14 @@ impl Tree {
     }
 
     /// RFC 9162 `SUBPROOF(m, D[lo..hi], b)`.
-    pub(crate) fn subproof(&self, m: u64, lo: u64, hi: u64, b: bool, out: &mut Vec<Hash>) -> Option<()> {
+    pub(crate) fn subproof(
+        &self,
+        m: u64,
+        lo: u64,
+        hi: u64,
+        b: bool,
+        out: &mut Vec<Hash>,
+    ) -> Option<()> {
         let n = hi - lo;
         if m == n {
             if !b {
@@ -173,7 +202,9 @@ impl Frontier {
 
     pub(crate) fn root(&self) -> Hash {
         let mut it = self.stack.iter().rev();
-        let Some(&(_, mut acc)) = it.next() else { return empty_root() };
+        let Some(&(_, mut acc)) = it.next() else {
+            return empty_root();
+        };
         for (_, left) in it {
             acc = node_hash(left, &acc);
         }

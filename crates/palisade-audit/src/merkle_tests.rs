@@ -81,10 +81,19 @@ fn h(s: &str) -> Hash {
 
 /// The eight leaves of the Certificate Transparency reference tests.
 fn ct_leaves() -> Vec<Vec<u8>> {
-    ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
-        .iter()
-        .map(|s| hex::decode(s).unwrap())
-        .collect()
+    [
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    ]
+    .iter()
+    .map(|s| hex::decode(s).unwrap())
+    .collect()
 }
 
 const CT_ROOTS: [&str; 9] = [
@@ -119,22 +128,32 @@ fn certificate_transparency_reference_roots() {
 fn certificate_transparency_reference_inclusion_paths() {
     let t = tree_of(&ct_leaves());
     let cases: [(u64, [&str; 3]); 2] = [
-        (0, [
-            "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
-        ]),
-        (5, [
-            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-        ]),
+        (
+            0,
+            [
+                "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+            ],
+        ),
+        (
+            5,
+            [
+                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            ],
+        ),
     ];
     for (m, want) in cases {
         let mut p = vec![];
         t.inclusion_path(m, 0, 8, &mut p).unwrap();
         assert_eq!(p, want.map(h).to_vec(), "index {m}");
-        let proof = InclusionProof { index: m, size: 8, path: p };
+        let proof = InclusionProof {
+            index: m,
+            size: 8,
+            path: p,
+        };
         assert!(proof.verify(&t.leaf(m).unwrap(), &h(CT_ROOTS[8])));
     }
 }
@@ -158,21 +177,45 @@ fn tree_matches_naive_definition_for_every_shape() {
             let mut p = vec![];
             t.inclusion_path(m as u64, 0, n as u64, &mut p).unwrap();
             assert_eq!(p, path(m, &d[..n]), "path {m} of {n}");
-            let proof = InclusionProof { index: m as u64, size: n as u64, path: p };
+            let proof = InclusionProof {
+                index: m as u64,
+                size: n as u64,
+                path: p,
+            };
             assert!(proof.verify(&leaf_hash(&d[m]), &root));
             // Wrong index, index beyond the size, wrong leaf all fail.
-            assert!(!InclusionProof { index: m as u64 + 1, ..proof.clone() }.verify(&leaf_hash(&d[m]), &root), "wrong index {m} of {n}");
+            assert!(
+                !InclusionProof {
+                    index: m as u64 + 1,
+                    ..proof.clone()
+                }
+                .verify(&leaf_hash(&d[m]), &root),
+                "wrong index {m} of {n}"
+            );
             // (A different size can share the path's shape, e.g. index 0 of 3
             // and of 4: the size is bound by the signed checkpoint, not the path.)
-            assert!(!InclusionProof { size: m as u64, ..proof.clone() }.verify(&leaf_hash(&d[m]), &root));
+            assert!(
+                !InclusionProof {
+                    size: m as u64,
+                    ..proof.clone()
+                }
+                .verify(&leaf_hash(&d[m]), &root)
+            );
             assert!(!proof.verify(&leaf_hash(b"other"), &root));
         }
         for m in 1..n {
             let mut p = vec![];
             t.subproof(m as u64, 0, n as u64, true, &mut p).unwrap();
             assert_eq!(p, subproof(m, &d[..n], true), "consistency {m}..{n}");
-            let proof = ConsistencyProof { old_size: m as u64, new_size: n as u64, path: p };
-            assert!(proof.verify(&mth(&d[..m]), &root), "verify consistency {m}..{n}");
+            let proof = ConsistencyProof {
+                old_size: m as u64,
+                new_size: n as u64,
+                path: p,
+            };
+            assert!(
+                proof.verify(&mth(&d[..m]), &root),
+                "verify consistency {m}..{n}"
+            );
             assert!(!proof.verify(&mth(&d[..m - 1]), &root));
         }
     }

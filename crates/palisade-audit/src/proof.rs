@@ -102,7 +102,11 @@ impl ConsistencyProof {
             return self.path.is_empty() && ct_eq(old_root, new_root);
         }
         let mut path = self.path.iter();
-        let first = if m.is_power_of_two() { Some(*old_root) } else { path.next().copied() };
+        let first = if m.is_power_of_two() {
+            Some(*old_root)
+        } else {
+            path.next().copied()
+        };
         let Some(seed) = first else { return false };
         let (mut fnode, mut snode) = (m - 1, n - 1);
         while fnode & 1 == 1 {
@@ -142,7 +146,11 @@ impl ConsistencyProof {
     /// [`AuditError::ProofEncoding`] for a wrong version, kind, length or count.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let (old_size, new_size, path) = decode(KIND_CONSISTENCY, bytes)?;
-        Ok(Self { old_size, new_size, path })
+        Ok(Self {
+            old_size,
+            new_size,
+            path,
+        })
     }
 }
 
@@ -170,9 +178,19 @@ fn decode(kind: u8, bytes: &[u8]) -> Result<(u64, u64, Vec<Hash>)> {
     if k != kind {
         return Err(bad("wrong proof kind (`I` inclusion, `C` consistency)"));
     }
-    let a: [u8; 8] = bytes.get(2..10).and_then(|s| s.try_into().ok()).ok_or(bad("shorter than the 19-byte header"))?;
-    let b: [u8; 8] = bytes.get(10..18).and_then(|s| s.try_into().ok()).ok_or(bad("shorter than the 19-byte header"))?;
-    let count = usize::from(*bytes.get(18).ok_or(bad("shorter than the 19-byte header"))?);
+    let a: [u8; 8] = bytes
+        .get(2..10)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(bad("shorter than the 19-byte header"))?;
+    let b: [u8; 8] = bytes
+        .get(10..18)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(bad("shorter than the 19-byte header"))?;
+    let count = usize::from(
+        *bytes
+            .get(18)
+            .ok_or(bad("shorter than the 19-byte header"))?,
+    );
     if count > MAX_PROOF_HASHES {
         return Err(bad("more than 64 hashes"));
     }
@@ -180,6 +198,9 @@ fn decode(kind: u8, bytes: &[u8]) -> Result<(u64, u64, Vec<Hash>)> {
     if rest.len() != count * 32 {
         return Err(bad("length does not match the hash count"));
     }
-    let path = rest.chunks_exact(32).filter_map(|c| c.try_into().ok()).collect();
+    let path = rest
+        .chunks_exact(32)
+        .filter_map(|c| c.try_into().ok())
+        .collect();
     Ok((u64::from_be_bytes(a), u64::from_be_bytes(b), path))
 }

@@ -58,8 +58,21 @@ pub struct DefaultRedactor;
 impl DefaultRedactor {
     /// Key fragments that are masked.
     pub const SENSITIVE: &'static [&'static str] = &[
-        "password", "passwd", "secret", "token", "api_key", "apikey", "authorization", "cookie",
-        "private", "credential", "session", "prompt", "completion", "body", "content",
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "authorization",
+        "cookie",
+        "private",
+        "credential",
+        "session",
+        "prompt",
+        "completion",
+        "body",
+        "content",
     ];
 }
 
@@ -72,8 +85,14 @@ impl Redactor for DefaultRedactor {
         // A plain window compare: far cheaper than `str::contains` set-up for
         // keys this short, and this runs on every detail of every append.
         let k = key.as_bytes();
-        let hit = Self::SENSITIVE.iter().any(|s| k.windows(s.len()).any(|w| w == s.as_bytes()));
-        if hit { Redaction::Mask } else { Redaction::Keep }
+        let hit = Self::SENSITIVE
+            .iter()
+            .any(|s| k.windows(s.len()).any(|w| w == s.as_bytes()));
+        if hit {
+            Redaction::Mask
+        } else {
+            Redaction::Keep
+        }
     }
 }
 
@@ -109,7 +128,10 @@ impl Commitment {
     pub fn commit(value: &[u8]) -> Result<(Self, Opening)> {
         let mut salt = [0u8; 32];
         getrandom::fill(&mut salt).map_err(|e| AuditError::Random(e.to_string()))?;
-        let opening = Opening { salt, value: value.to_vec() };
+        let opening = Opening {
+            salt,
+            value: value.to_vec(),
+        };
         Ok((opening.commitment(), opening))
     }
 
@@ -144,7 +166,10 @@ impl Opening {
     /// Rebuild an opening from a stored salt and value.
     #[must_use]
     pub fn from_parts(salt: [u8; 32], value: &[u8]) -> Self {
-        Self { salt, value: value.to_vec() }
+        Self {
+            salt,
+            value: value.to_vec(),
+        }
     }
 
     /// The committed value.

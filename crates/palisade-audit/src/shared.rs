@@ -86,7 +86,12 @@ impl AuditLog {
     }
 
     fn tenant(&self, tenant: TenantId) -> Result<Shared> {
-        if let Some(t) = self.tenants.read().unwrap_or_else(PoisonError::into_inner).get(&tenant) {
+        if let Some(t) = self
+            .tenants
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&tenant)
+        {
             return Ok(Arc::clone(t));
         }
         let mut map = self.tenants.write().unwrap_or_else(PoisonError::into_inner);
@@ -107,7 +112,11 @@ impl AuditLog {
     ///
     /// # Errors
     /// Errors opening the tenant's sink.
-    pub fn with_tenant<R>(&self, tenant: TenantId, f: impl FnOnce(&mut TenantLog) -> R) -> Result<R> {
+    pub fn with_tenant<R>(
+        &self,
+        tenant: TenantId,
+        f: impl FnOnce(&mut TenantLog) -> R,
+    ) -> Result<R> {
         let t = self.tenant(tenant)?;
         let mut guard = t.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(f(&mut guard))
@@ -142,8 +151,13 @@ impl AuditLog {
     /// # Errors
     /// The first tenant error; the other tenants are still ticked.
     pub fn tick(&self, now: Timestamp) -> Result<()> {
-        let all: Vec<Shared> =
-            self.tenants.read().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
+        let all: Vec<Shared> = self
+            .tenants
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
         let mut first = Ok(());
         for t in all {
             let mut g = t.lock().unwrap_or_else(PoisonError::into_inner);
@@ -159,8 +173,15 @@ impl AuditLog {
     pub fn rotate_signer(&self, signer: CheckpointSigner) {
         let signer = Arc::new(signer);
         *self.signer.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&signer);
-        for t in self.tenants.read().unwrap_or_else(PoisonError::into_inner).values() {
-            t.lock().unwrap_or_else(PoisonError::into_inner).rotate_signer(Arc::clone(&signer));
+        for t in self
+            .tenants
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+        {
+            t.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .rotate_signer(Arc::clone(&signer));
         }
     }
 }

@@ -78,21 +78,44 @@ impl core::fmt::Display for Problem {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::Malformed { reason } => write!(f, "malformed line: {reason}"),
-            Self::BadHeader => write!(f, "the first line is not a `{EXPORT_FORMAT}` version {EXPORT_VERSION} header"),
+            Self::BadHeader => write!(
+                f,
+                "the first line is not a `{EXPORT_FORMAT}` version {EXPORT_VERSION} header"
+            ),
             Self::WrongTenant => f.write_str("line belongs to another tenant"),
-            Self::Modified => f.write_str("record modified: its content does not match its leaf hash"),
+            Self::Modified => {
+                f.write_str("record modified: its content does not match its leaf hash")
+            }
             Self::Missing { count } => write!(f, "{count} record(s) missing (deleted)"),
             Self::Inserted => f.write_str("record inserted: duplicate or shifted index"),
-            Self::Reordered => f.write_str("records reordered: this index appears later in the file"),
-            Self::RootMismatch { size } => write!(f, "checkpoint of size {size}: root differs from the records (rewritten)"),
-            Self::CheckpointMisplaced => f.write_str("checkpoint size does not match the records before it"),
-            Self::ChainBroken => f.write_str("checkpoint chain broken (checkpoint removed, reordered or forged)"),
+            Self::Reordered => {
+                f.write_str("records reordered: this index appears later in the file")
+            }
+            Self::RootMismatch { size } => write!(
+                f,
+                "checkpoint of size {size}: root differs from the records (rewritten)"
+            ),
+            Self::CheckpointMisplaced => {
+                f.write_str("checkpoint size does not match the records before it")
+            }
+            Self::ChainBroken => {
+                f.write_str("checkpoint chain broken (checkpoint removed, reordered or forged)")
+            }
             Self::BadSignature => f.write_str("checkpoint signature invalid"),
             Self::UnknownKey { key_id } => write!(f, "checkpoint signed by unknown key `{key_id}`"),
-            Self::AlgorithmMismatch => f.write_str("checkpoint algorithm differs from the key's algorithm"),
-            Self::UnsignedTail => f.write_str("records after the last checkpoint are not signed (truncated after a checkpoint?)"),
-            Self::Truncated { trusted_size } => write!(f, "truncated: a trusted checkpoint has {trusted_size} records"),
-            Self::TrustedRootMismatch => f.write_str("root differs from the trusted checkpoint's root"),
+            Self::AlgorithmMismatch => {
+                f.write_str("checkpoint algorithm differs from the key's algorithm")
+            }
+            Self::UnsignedTail => f.write_str(
+                "records after the last checkpoint are not signed (truncated after a checkpoint?)",
+            ),
+            Self::Truncated { trusted_size } => write!(
+                f,
+                "truncated: a trusted checkpoint has {trusted_size} records"
+            ),
+            Self::TrustedRootMismatch => {
+                f.write_str("root differs from the trusted checkpoint's root")
+            }
             Self::TornLastLine => f.write_str("torn last line (partial write after a crash)"),
         }
     }
@@ -158,7 +181,6 @@ pub struct VerifyOptions {
     pub allow_unsigned_tail: bool,
 }
 
-
 /// Verify an export with default options. Never panics on any input.
 #[must_use]
 pub fn verify(export: &[u8], keys: &Keyring) -> Report {
@@ -173,7 +195,10 @@ pub fn verify_with(export: &[u8], keys: &Keyring, opts: &VerifyOptions) -> Repor
 
 /// Replay without signature checks, collecting leaves (resuming own files).
 pub(crate) fn scan(export: &[u8], leaves: &mut Vec<Hash>) -> (Report, Option<Checkpoint>) {
-    let opts = VerifyOptions { allow_unsigned_tail: true, ..VerifyOptions::default() };
+    let opts = VerifyOptions {
+        allow_unsigned_tail: true,
+        ..VerifyOptions::default()
+    };
     Verifier::run(export, None, &opts, Some(leaves))
 }
 
@@ -208,16 +233,29 @@ impl Verifier<'_> {
             trusted_root_seen: false,
         };
         let (complete, torn) = match data.iter().rposition(|&b| b == b'\n') {
-            Some(p) => (data.get(..=p).unwrap_or_default(), data.get(p + 1..).unwrap_or_default()),
+            Some(p) => (
+                data.get(..=p).unwrap_or_default(),
+                data.get(p + 1..).unwrap_or_default(),
+            ),
             None => (&[][..], data),
         };
         let lines: Vec<&[u8]> = complete.split(|&b| b == b'\n').collect();
         let count = lines.len().saturating_sub(1); // the piece after the final '\n' is empty
         let fail = |v: &mut Verifier<'_>, line: usize, index: Option<u64>, problem: Problem| {
-            v.report.problem = Some(Finding { line: line as u64 + 1, index, problem });
+            v.report.problem = Some(Finding {
+                line: line as u64 + 1,
+                index,
+                problem,
+            });
         };
         for (n, raw) in lines.iter().take(count).enumerate() {
-            if let Err((index, problem)) = v.line(n, raw, lines.get(n + 1..count).unwrap_or_default(), opts, leaves.as_deref_mut()) {
+            if let Err((index, problem)) = v.line(
+                n,
+                raw,
+                lines.get(n + 1..count).unwrap_or_default(),
+                opts,
+                leaves.as_deref_mut(),
+            ) {
                 fail(&mut v, n, index, problem);
                 return (v.report, v.last_cp);
             }
@@ -237,11 +275,24 @@ impl Verifier<'_> {
             fail(&mut v, 0, None, Problem::BadHeader);
         } else if !torn.is_empty() {
             fail(&mut v, count, Some(end), Problem::TornLastLine);
-        } else if let Some((size, _)) = opts.trusted.filter(|(s, _)| end < *s || !v.trusted_root_seen) {
-            fail(&mut v, count.saturating_sub(1), Some(end), Problem::Truncated { trusted_size: size });
+        } else if let Some((size, _)) = opts
+            .trusted
+            .filter(|(s, _)| end < *s || !v.trusted_root_seen)
+        {
+            fail(
+                &mut v,
+                count.saturating_sub(1),
+                Some(end),
+                Problem::Truncated { trusted_size: size },
+            );
         } else if !opts.allow_unsigned_tail && v.report.signed_size < end {
             let from = v.report.signed_size;
-            fail(&mut v, count.saturating_sub(1), Some(from), Problem::UnsignedTail);
+            fail(
+                &mut v,
+                count.saturating_sub(1),
+                Some(from),
+                Problem::UnsignedTail,
+            );
         }
         (v.report, v.last_cp)
     }
@@ -258,7 +309,14 @@ impl Verifier<'_> {
         let malformed = |reason: String| (Some(expected), Problem::Malformed { reason });
         let parsed = parse_line(raw).map_err(malformed)?;
         match (n, parsed) {
-            (0, LineIn::Header { format, version, tenant }) => {
+            (
+                0,
+                LineIn::Header {
+                    format,
+                    version,
+                    tenant,
+                },
+            ) => {
                 if format != EXPORT_FORMAT || version != EXPORT_VERSION {
                     return Err((None, Problem::BadHeader));
                 }
@@ -270,7 +328,14 @@ impl Verifier<'_> {
                 Ok(())
             }
             (0, _) | (_, LineIn::Header { .. }) => Err((None, Problem::BadHeader)),
-            (_, LineIn::Record { index, leaf_hash: stored, event }) => {
+            (
+                _,
+                LineIn::Record {
+                    index,
+                    leaf_hash: stored,
+                    event,
+                },
+            ) => {
                 if index != expected {
                     return Err(classify(index, expected, rest));
                 }
@@ -316,12 +381,20 @@ impl Verifier<'_> {
             return Err((from, Problem::WrongTenant));
         }
         if !eq(&cp.prev, &self.prev)
-            || self.last_cp.as_ref().is_some_and(|l| cp.size < l.size || cp.time < l.time)
+            || self
+                .last_cp
+                .as_ref()
+                .is_some_and(|l| cp.size < l.size || cp.time < l.time)
         {
             return Err((from, Problem::ChainBroken));
         }
         if cp.size > expected {
-            return Err((Some(expected), Problem::Missing { count: cp.size - expected }));
+            return Err((
+                Some(expected),
+                Problem::Missing {
+                    count: cp.size - expected,
+                },
+            ));
         }
         if cp.size < expected {
             return Err((Some(cp.size), Problem::CheckpointMisplaced));
@@ -333,9 +406,16 @@ impl Verifier<'_> {
             match cp.check_signature(keys) {
                 SignatureCheck::Valid => {}
                 SignatureCheck::UnknownKey => {
-                    return Err((from, Problem::UnknownKey { key_id: cp.key_id.as_str().to_owned() }));
+                    return Err((
+                        from,
+                        Problem::UnknownKey {
+                            key_id: cp.key_id.as_str().to_owned(),
+                        },
+                    ));
                 }
-                SignatureCheck::AlgorithmMismatch => return Err((from, Problem::AlgorithmMismatch)),
+                SignatureCheck::AlgorithmMismatch => {
+                    return Err((from, Problem::AlgorithmMismatch));
+                }
                 SignatureCheck::Invalid => return Err((from, Problem::BadSignature)),
             }
         }
@@ -353,10 +433,17 @@ fn classify(index: u64, expected: u64, rest: &[&[u8]]) -> (Option<u64>, Problem)
     if index < expected {
         return (Some(index), Problem::Inserted);
     }
-    let later = rest.iter().any(|l| matches!(parse_line(l), Ok(LineIn::Record { index: i, .. }) if i == expected));
+    let later = rest
+        .iter()
+        .any(|l| matches!(parse_line(l), Ok(LineIn::Record { index: i, .. }) if i == expected));
     if later {
         (Some(expected), Problem::Reordered)
     } else {
-        (Some(expected), Problem::Missing { count: index - expected })
+        (
+            Some(expected),
+            Problem::Missing {
+                count: index - expected,
+            },
+        )
     }
 }

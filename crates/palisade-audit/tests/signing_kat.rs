@@ -1,4 +1,8 @@
 //! Known-answer tests for the checkpoint signing wiring (Wycheproof, RFC 8032).
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] functions: a failure here is the test failing"
+)]
 
 use palisade_audit::{AuditError, CheckpointSigner, KeyId, VerifyKey};
 use serde_json::Value;
@@ -17,13 +21,16 @@ fn wycheproof_hmac_sha256() {
     let doc = load("hmac_sha256_test.json");
     let (mut full, mut truncated, mut bad_keys) = (0, 0, 0);
     for g in doc["testGroups"].as_array().unwrap() {
-        let (key_bits, tag_bits) = (g["keySize"].as_u64().unwrap(), g["tagSize"].as_u64().unwrap());
+        let (key_bits, tag_bits) = (
+            g["keySize"].as_u64().unwrap(),
+            g["tagSize"].as_u64().unwrap(),
+        );
         for t in g["tests"].as_array().unwrap() {
             let (key, msg, tag) = (unhex(&t["key"]), unhex(&t["msg"]), unhex(&t["tag"]));
             let valid = t["result"] == "valid";
             match VerifyKey::hmac(&key) {
                 Err(AuditError::Key { .. }) => {
-                    assert!(key_bits < 256 || key_bits > 512, "tcId {}", t["tcId"]);
+                    assert!(!(256..=512).contains(&key_bits), "tcId {}", t["tcId"]);
                     bad_keys += 1;
                 }
                 Err(e) => panic!("unexpected {e}"),
@@ -50,12 +57,24 @@ fn wycheproof_ed25519_verify_strict() {
         let pk: [u8; 32] = unhex(&g["publicKey"]["pk"]).try_into().unwrap();
         let Ok(key) = VerifyKey::ed25519(&pk) else {
             // Every test of a group with an invalid key must be invalid.
-            assert!(g["tests"].as_array().unwrap().iter().all(|t| t["result"] == "invalid"));
+            assert!(
+                g["tests"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|t| t["result"] == "invalid")
+            );
             continue;
         };
         for t in g["tests"].as_array().unwrap() {
             let (msg, sig) = (unhex(&t["msg"]), unhex(&t["sig"]));
-            assert_eq!(key.verify(&msg, &sig), t["result"] == "valid", "tcId {} {}", t["tcId"], t["comment"]);
+            assert_eq!(
+                key.verify(&msg, &sig),
+                t["result"] == "valid",
+                "tcId {} {}",
+                t["tcId"],
+                t["comment"]
+            );
             n += 1;
         }
     }
@@ -64,10 +83,11 @@ fn wycheproof_ed25519_verify_strict() {
 
 #[test]
 fn rfc8032_test1_key_pair() {
-    let seed: [u8; 32] = hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let seed: [u8; 32] =
+        hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+            .unwrap()
+            .try_into()
+            .unwrap();
     let signer = CheckpointSigner::ed25519(KeyId::new("rfc8032-1").unwrap(), &seed);
     let vk = signer.verify_key();
     assert_eq!(

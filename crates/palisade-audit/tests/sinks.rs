@@ -21,8 +21,11 @@ fn file_sink_resumes_and_exports() {
     let keys = keyring_for(&[&signer]);
     let (sink, state) = JsonlFileSink::open(&path, t, FsyncPolicy::EveryRecords(3)).unwrap();
     assert!(state.leaves.is_empty());
-    let mut log = TenantLog::new(t, Box::new(sink), Arc::clone(&signer))
-        .with_policy(CheckpointPolicy { every_records: 4, every_millis: 0 });
+    let mut log =
+        TenantLog::new(t, Box::new(sink), Arc::clone(&signer)).with_policy(CheckpointPolicy {
+            every_records: 4,
+            every_millis: 0,
+        });
     for i in 0..10 {
         assert_eq!(log.append(sample_event(t, i)).unwrap().index, i);
     }
@@ -55,9 +58,18 @@ fn torn_tail_is_cut_and_reported() {
     let mut data = out.clone();
     data.extend_from_slice(b"{\"record\":{\"index\":5,\"leaf");
     std::fs::write(&path, &data).unwrap();
-    assert!(matches!(JsonlFileSink::open(&path, t, FsyncPolicy::Never), Err(AuditError::TornTail { .. })));
+    assert!(matches!(
+        JsonlFileSink::open(&path, t, FsyncPolicy::Never),
+        Err(AuditError::TornTail { .. })
+    ));
     let (_, state, torn) = JsonlFileSink::open_recovering(&path, t, FsyncPolicy::Never).unwrap();
-    assert_eq!(torn, Some(TornTail { offset: out.len() as u64, len: 26 }));
+    assert_eq!(
+        torn,
+        Some(TornTail {
+            offset: out.len() as u64,
+            len: 26
+        })
+    );
     assert_eq!(state.leaves.len(), 5);
     assert_eq!(std::fs::read(&path).unwrap(), out);
     let (_, _, none) = JsonlFileSink::open_recovering(&path, t, FsyncPolicy::Never).unwrap();
@@ -72,7 +84,10 @@ fn shared_log_across_threads_and_tenants() {
     let signer = hmac_signer("k1");
     let keys = keyring_for(&[&signer]);
     let log = Arc::new(
-        AuditLog::new(Box::new(factory), signer).with_policy(CheckpointPolicy { every_records: 50, every_millis: 0 }),
+        AuditLog::new(Box::new(factory), signer).with_policy(CheckpointPolicy {
+            every_records: 50,
+            every_millis: 0,
+        }),
     );
     std::thread::scope(|s| {
         for th in 0..4u64 {
@@ -113,29 +128,58 @@ fn key_rotation_needs_both_keys() {
     log.append(sample_event(t, 1)).unwrap();
     let cp2 = log.checkpoint(t, now(1)).unwrap();
     assert_eq!(cp1.key_id().as_str(), "audit-hmac-v1");
-    assert_eq!((cp2.key_id().as_str(), cp2.algorithm()), ("audit-ed25519-v2", Algorithm::Ed25519));
+    assert_eq!(
+        (cp2.key_id().as_str(), cp2.algorithm()),
+        ("audit-ed25519-v2", Algorithm::Ed25519)
+    );
     assert_eq!(cp2.prev(), &cp1.chain_hash());
     assert_eq!(cp2.check_signature(&only_new), SignatureCheck::Valid);
     let mut out = Vec::new();
     log.export(t, now(2), &mut out).unwrap();
     assert!(verify(&out, &both).is_ok());
     let f = verify(&out, &only_new).problem.unwrap();
-    assert_eq!(f.problem, Problem::UnknownKey { key_id: "audit-hmac-v1".into() });
+    assert_eq!(
+        f.problem,
+        Problem::UnknownKey {
+            key_id: "audit-hmac-v1".into()
+        }
+    );
 }
 
 #[test]
 fn time_policy_and_tick_sign_checkpoints() {
     let t = tenant(1);
     let mut log = TenantLog::new(t, Box::new(MemorySink::new()), Arc::new(hmac_signer("k")))
-        .with_policy(CheckpointPolicy { every_records: 0, every_millis: 1000 });
+        .with_policy(CheckpointPolicy {
+            every_records: 0,
+            every_millis: 1000,
+        });
     log.append(sample_event(t, 0)).unwrap();
-    assert!(log.last_checkpoint().is_none(), "no earlier checkpoint to measure from");
+    assert!(
+        log.last_checkpoint().is_none(),
+        "no earlier checkpoint to measure from"
+    );
     log.checkpoint(Timestamp::from_unix_millis(T0)).unwrap();
     log.append(sample_event(t, 1)).unwrap(); // 10 ms later: not due
     assert_eq!(log.last_checkpoint().unwrap().size(), 1);
-    assert!(log.tick(Timestamp::from_unix_millis(T0 + 999)).unwrap().is_none());
-    assert_eq!(log.tick(Timestamp::from_unix_millis(T0 + 1000)).unwrap().unwrap().size(), 2);
-    assert!(log.tick(Timestamp::from_unix_millis(T0 + 5000)).unwrap().is_none(), "nothing pending");
+    assert!(
+        log.tick(Timestamp::from_unix_millis(T0 + 999))
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        log.tick(Timestamp::from_unix_millis(T0 + 1000))
+            .unwrap()
+            .unwrap()
+            .size(),
+        2
+    );
+    assert!(
+        log.tick(Timestamp::from_unix_millis(T0 + 5000))
+            .unwrap()
+            .is_none(),
+        "nothing pending"
+    );
 }
 
 #[test]
@@ -148,7 +192,10 @@ fn secrets_and_prompts_are_redacted_by_default() {
     let e = sample_event(t, 0)
         .with_detail("api_token", DetailValue::Str("sk_live_abc".into()))
         .unwrap()
-        .with_detail("prompt_text", DetailValue::Str("tell me the secret plan".into()))
+        .with_detail(
+            "prompt_text",
+            DetailValue::Str("tell me the secret plan".into()),
+        )
         .unwrap()
         .with_detail("session_id", DetailValue::Int(424242))
         .unwrap()

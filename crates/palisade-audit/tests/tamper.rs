@@ -1,5 +1,10 @@
 //! Any edit, deletion, insertion, swap or truncation of a log's export is
 //! detected and located; checkpoint tampering is detected.
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "helpers outside #[test] functions: a failure here is the test failing"
+)]
 
 mod common;
 
@@ -13,7 +18,10 @@ fn record_lines(ls: &[Vec<u8>]) -> Vec<usize> {
 }
 
 fn replace(line: &[u8], from: &str, to: &str) -> Vec<u8> {
-    String::from_utf8(line.to_vec()).unwrap().replacen(from, to, 1).into_bytes()
+    String::from_utf8(line.to_vec())
+        .unwrap()
+        .replacen(from, to, 1)
+        .into_bytes()
 }
 
 fn final_head(log: &TenantLog) -> (u64, Hash) {
@@ -152,32 +160,53 @@ fn rewritten_leaf_hash_is_caught_by_the_checkpoint_root() {
     ls[recs[5]] = replace(&line, &old_hash, &hex::encode(leaf_hash(&bytes)));
     let f = verify(&join(&ls), &keys).problem.unwrap();
     assert_eq!(f.problem, Problem::RootMismatch { size: 8 });
-    assert_eq!(f.index, Some(4), "first index not covered by the last good checkpoint");
+    assert_eq!(
+        f.index,
+        Some(4),
+        "first index not covered by the last good checkpoint"
+    );
 }
 
 #[test]
 fn checkpoint_tampering_is_detected() {
     let (out, keys, _) = build_export(12, 4);
     let ls = lines(&out);
-    let cps: Vec<usize> = (0..ls.len()).filter(|&i| ls[i].starts_with(b"{\"checkpoint\"")).collect();
+    let cps: Vec<usize> = (0..ls.len())
+        .filter(|&i| ls[i].starts_with(b"{\"checkpoint\""))
+        .collect();
     assert_eq!(cps.len(), 3);
 
     // Removing a middle checkpoint breaks the chain.
     let mut a = ls.clone();
     a.remove(cps[1]);
-    assert_eq!(verify(&join(&a), &keys).problem.unwrap().problem, Problem::ChainBroken);
+    assert_eq!(
+        verify(&join(&a), &keys).problem.unwrap().problem,
+        Problem::ChainBroken
+    );
 
     // A flipped signature byte.
     let mut b = ls.clone();
     let v: serde_json::Value = serde_json::from_slice(&b[cps[0]]).unwrap();
     let sig = v["checkpoint"]["sig"].as_str().unwrap().to_owned();
-    let flipped = format!("{}{}", if sig.starts_with('0') { "1" } else { "0" }, &sig[1..]);
+    let flipped = format!(
+        "{}{}",
+        if sig.starts_with('0') { "1" } else { "0" },
+        &sig[1..]
+    );
     b[cps[0]] = replace(&b[cps[0]], &sig, &flipped);
-    assert_eq!(verify(&join(&b), &keys).problem.unwrap().problem, Problem::BadSignature);
+    assert_eq!(
+        verify(&join(&b), &keys).problem.unwrap().problem,
+        Problem::BadSignature
+    );
 
     // Unknown key, and a key of the wrong algorithm under the same id.
     let f = verify(&out, &Keyring::new()).problem.unwrap();
-    assert_eq!(f.problem, Problem::UnknownKey { key_id: "k1".into() });
+    assert_eq!(
+        f.problem,
+        Problem::UnknownKey {
+            key_id: "k1".into()
+        }
+    );
     let ed = CheckpointSigner::ed25519(KeyId::new("k1").unwrap(), &[1; 32]);
     let f = verify(&out, &keyring_for(&[&ed])).problem.unwrap();
     assert_eq!(f.problem, Problem::AlgorithmMismatch);
@@ -191,17 +220,40 @@ fn unsigned_tail_and_wrong_tenant() {
     ls.pop(); // drop the final checkpoint
     let f = verify(&join(&ls), &keys).problem.unwrap();
     assert_eq!((f.problem, f.index), (Problem::UnsignedTail, Some(4)));
-    let ok = verify_with(&join(&ls), &keys, &VerifyOptions { allow_unsigned_tail: true, ..Default::default() });
+    let ok = verify_with(
+        &join(&ls),
+        &keys,
+        &VerifyOptions {
+            allow_unsigned_tail: true,
+            ..Default::default()
+        },
+    );
     assert!(ok.is_ok());
-    let other = VerifyOptions { tenant: Some(tenant(2)), ..Default::default() };
-    assert_eq!(verify_with(&out, &keys, &other).problem.unwrap().problem, Problem::WrongTenant);
+    let other = VerifyOptions {
+        tenant: Some(tenant(2)),
+        ..Default::default()
+    };
+    assert_eq!(
+        verify_with(&out, &keys, &other).problem.unwrap().problem,
+        Problem::WrongTenant
+    );
 }
 
 #[test]
 fn hostile_inputs_do_not_panic() {
     let keys = Keyring::new();
-    for input in [&b""[..], b"\n", b"{}", b"{\"header\":{}}\n", b"\xff\xfe\n", b"[1,2,3]\n{\"record\":1}\n"] {
+    for input in [
+        &b""[..],
+        b"\n",
+        b"{}",
+        b"{\"header\":{}}\n",
+        b"\xff\xfe\n",
+        b"[1,2,3]\n{\"record\":1}\n",
+    ] {
         assert!(!verify(input, &keys).is_ok());
     }
-    assert_eq!(verify(b"", &keys).problem.unwrap().problem, Problem::BadHeader);
+    assert_eq!(
+        verify(b"", &keys).problem.unwrap().problem,
+        Problem::BadHeader
+    );
 }

@@ -1,4 +1,8 @@
 //! The worked example of `docs/audit-format.md` §9: fixed inputs, exact bytes.
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] functions: a failure here is the test failing"
+)]
 
 use palisade_audit::*;
 use palisade_tenancy::{Principal, Scope, TenantId, Timestamp};
@@ -23,7 +27,13 @@ fn example_event() -> AuditEvent {
     .unwrap()
     .with_reason("no grant for billing:update")
     .unwrap()
-    .with_request(RequestFacts::new().ip("203.0.113.7".parse().unwrap()).user_agent("curl/8.5.0").request_id("req-1").unwrap())
+    .with_request(
+        RequestFacts::new()
+            .ip("203.0.113.7".parse().unwrap())
+            .user_agent("curl/8.5.0")
+            .request_id("req-1")
+            .unwrap(),
+    )
     .with_detail("amount_cents", DetailValue::Int(1299))
     .unwrap()
     .with_detail("email", DetailValue::Commitment(commitment))
@@ -43,7 +53,10 @@ const EXPORT: &str = r#"{"header":{"format":"palisade-audit-export","version":1,
 "#;
 
 fn seed() -> [u8; 32] {
-    hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").unwrap().try_into().unwrap()
+    hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+        .unwrap()
+        .try_into()
+        .unwrap()
 }
 
 #[test]
@@ -52,7 +65,9 @@ fn worked_example() {
     let mut bytes = Vec::new();
     encode_record(0, &e, &mut bytes);
     let leaf = leaf_hash(&bytes);
-    let c = match e.details()["email"] { DetailValue::Commitment(c) => c, _ => unreachable!() };
+    let DetailValue::Commitment(c) = e.details()["email"] else {
+        panic!("email is a commitment")
+    };
     let t = e.scope().tenant_id();
     let at: Timestamp = "2026-11-23T12:00:01Z".parse().unwrap();
     let hmac = CheckpointSigner::hmac(KeyId::new("audit-hmac-v1").unwrap(), &[0x0b; 32]).unwrap();
@@ -75,14 +90,20 @@ fn worked_example() {
         hex::encode(cp_e.signature()),
         String::from_utf8(export).unwrap(),
     ];
-    let want = [CANONICAL, LEAF, COMMITMENT, HMAC_BODY, HMAC_TAG, ED_BODY, ED_SIG, EXPORT];
+    let want = [
+        CANONICAL, LEAF, COMMITMENT, HMAC_BODY, HMAC_TAG, ED_BODY, ED_SIG, EXPORT,
+    ];
     assert_eq!(got, want);
 }
 
 /// The doc's §9 shows the same bytes.
 #[test]
 fn doc_matches() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/audit-format.md")).unwrap();
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/audit-format.md"
+    ))
+    .unwrap();
     for v in [LEAF, COMMITMENT, HMAC_TAG, ED_SIG] {
         assert!(doc.contains(v), "{v}");
     }
@@ -97,7 +118,10 @@ fn doc_matches() {
         let close = open + body[open..].find("```").unwrap();
         body[open..close]
             .lines()
-            .flat_map(|l| l.split_whitespace().take_while(|t| t.chars().all(|c| c.is_ascii_hexdigit())))
+            .flat_map(|l| {
+                l.split_whitespace()
+                    .take_while(|t| t.chars().all(|c| c.is_ascii_hexdigit()))
+            })
             .collect()
     };
     assert_eq!(block("Canonical record ("), CANONICAL);

@@ -1,5 +1,11 @@
 //! Shared test helpers: event generators and a small log harness.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    unreachable_pub,
+    reason = "test helpers: a failure here is the calling test failing"
+)]
 
 use palisade_audit::*;
 use palisade_tenancy::{Principal, PrincipalKind, ProjectId, Scope, TenantId, Timestamp};
@@ -15,14 +21,22 @@ pub fn tenant(n: u8) -> TenantId {
 
 /// A realistic ~300-byte event number `i` of `tenant`.
 pub fn sample_event(tenant: TenantId, i: u64) -> AuditEvent {
-    let scope = if i % 3 == 0 { Scope::tenant(tenant) } else { Scope::project(tenant, ProjectId::from_bytes([7; 16])) };
+    let scope = if i.is_multiple_of(3) {
+        Scope::tenant(tenant)
+    } else {
+        Scope::project(tenant, ProjectId::from_bytes([7; 16]))
+    };
     let actor = match i % 4 {
         0 => Actor::new(Principal::user("alice@example.com").unwrap()).unwrap(),
         1 => Actor::new(Principal::api_key("k7f3a9c2").unwrap()).unwrap(),
         2 => Actor::with_reason(Principal::staff("bob").unwrap(), "support ticket 4711").unwrap(),
         _ => Actor::new(Principal::service("billing-sync").unwrap()).unwrap(),
     };
-    let outcome = if i % 5 == 0 { Outcome::Denied } else { Outcome::Allowed };
+    let outcome = if i.is_multiple_of(5) {
+        Outcome::Denied
+    } else {
+        Outcome::Allowed
+    };
     let mut id = [0u8; 16];
     id[..8].copy_from_slice(&i.to_be_bytes());
     id[8..].copy_from_slice(tenant.as_bytes()[..8].try_into().unwrap());
@@ -36,7 +50,11 @@ pub fn sample_event(tenant: TenantId, i: u64) -> AuditEvent {
         outcome,
     )
     .unwrap()
-    .with_reason(if outcome == Outcome::Denied { "no grant for billing:update" } else { "role billing-admin" })
+    .with_reason(if outcome == Outcome::Denied {
+        "no grant for billing:update"
+    } else {
+        "role billing-admin"
+    })
     .unwrap()
     .with_request(
         RequestFacts::new()
@@ -73,18 +91,26 @@ pub fn build_export(n: u64, every: u64) -> (Vec<u8>, Keyring, TenantLog) {
     let signer = Arc::new(hmac_signer("k1"));
     let keys = keyring_for(&[&signer]);
     let t = tenant(1);
-    let mut log = TenantLog::new(t, Box::new(MemorySink::new()), signer)
-        .with_policy(CheckpointPolicy { every_records: every, every_millis: 0 });
+    let mut log =
+        TenantLog::new(t, Box::new(MemorySink::new()), signer).with_policy(CheckpointPolicy {
+            every_records: every,
+            every_millis: 0,
+        });
     for i in 0..n {
         log.append(sample_event(t, i)).unwrap();
     }
     let mut out = Vec::new();
-    log.export(Timestamp::from_unix_millis(T0 + 1_000_000), &mut out).unwrap();
+    log.export(Timestamp::from_unix_millis(T0 + 1_000_000), &mut out)
+        .unwrap();
     (out, keys, log)
 }
 
 pub fn lines(export: &[u8]) -> Vec<Vec<u8>> {
-    export.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
+    export
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 pub fn join(lines: &[Vec<u8>]) -> Vec<u8> {
@@ -121,8 +147,17 @@ fn detail() -> impl Strategy<Value = DetailValue> {
 
 pub fn arb_event() -> impl Strategy<Value = AuditEvent> {
     (
-        (any::<[u8; 16]>(), -62_167_219_200_000i64..=253_402_300_799_999, any::<[u8; 16]>(), proptest::option::of(any::<[u8; 16]>())),
-        (0u8..4, "[a-zA-Z0-9._@+-]{1,30}", proptest::option::of("[ -~]{1,30}")),
+        (
+            any::<[u8; 16]>(),
+            -62_167_219_200_000i64..=253_402_300_799_999,
+            any::<[u8; 16]>(),
+            proptest::option::of(any::<[u8; 16]>()),
+        ),
+        (
+            0u8..4,
+            "[a-zA-Z0-9._@+-]{1,30}",
+            proptest::option::of("[ -~]{1,30}"),
+        ),
         (name(), name(), "[ -~]{1,40}", 0u8..3, text()),
         (
             proptest::option::of(any::<IpAddr>()),
@@ -131,43 +166,61 @@ pub fn arb_event() -> impl Strategy<Value = AuditEvent> {
         ),
         proptest::collection::btree_map(name(), detail(), 0..6),
     )
-        .prop_map(|((id, time, t, p), (kind, pid, reason), (action, rkind, rid, outcome, why), (ip, ua, rq), details)| {
-            let tenant = TenantId::from_bytes(t);
-            let scope = p.map_or(Scope::tenant(tenant), |p| Scope::project(tenant, ProjectId::from_bytes(p)));
-            let kind = [PrincipalKind::User, PrincipalKind::ApiKey, PrincipalKind::Staff, PrincipalKind::Service][kind as usize];
-            let principal = Principal::new(kind, &pid).unwrap();
-            let actor = match (kind, reason) {
-                (PrincipalKind::Staff, None) => Actor::with_reason(principal, "on call").unwrap(),
-                (_, Some(r)) => Actor::with_reason(principal, &r).unwrap(),
-                (_, None) => Actor::new(principal).unwrap(),
-            };
-            let outcome = [Outcome::Allowed, Outcome::Denied, Outcome::Failed][outcome as usize];
-            let mut req = RequestFacts::new();
-            if let Some(ip) = ip {
-                req = req.ip(ip);
-            }
-            if let Some(ua) = ua {
-                req = req.user_agent(&ua);
-            }
-            if let Some(rq) = rq {
-                req = req.request_id(&rq).unwrap();
-            }
-            let mut e = AuditEvent::with_id(
-                uuid::Uuid::from_bytes(id),
-                Timestamp::from_unix_millis(time),
-                scope,
-                actor,
-                &action,
-                Resource::new(&rkind, &rid).unwrap(),
-                outcome,
-            )
-            .unwrap()
-            .with_reason(&why)
-            .unwrap()
-            .with_request(req);
-            for (k, v) in details {
-                e = e.with_detail(&k, v).unwrap();
-            }
-            e
-        })
+        .prop_map(
+            |(
+                (id, time, t, p),
+                (kind, pid, reason),
+                (action, rkind, rid, outcome, why),
+                (ip, ua, rq),
+                details,
+            )| {
+                let tenant = TenantId::from_bytes(t);
+                let scope = p.map_or(Scope::tenant(tenant), |p| {
+                    Scope::project(tenant, ProjectId::from_bytes(p))
+                });
+                let kind = [
+                    PrincipalKind::User,
+                    PrincipalKind::ApiKey,
+                    PrincipalKind::Staff,
+                    PrincipalKind::Service,
+                ][kind as usize];
+                let principal = Principal::new(kind, &pid).unwrap();
+                let actor = match (kind, reason) {
+                    (PrincipalKind::Staff, None) => {
+                        Actor::with_reason(principal, "on call").unwrap()
+                    }
+                    (_, Some(r)) => Actor::with_reason(principal, &r).unwrap(),
+                    (_, None) => Actor::new(principal).unwrap(),
+                };
+                let outcome =
+                    [Outcome::Allowed, Outcome::Denied, Outcome::Failed][outcome as usize];
+                let mut req = RequestFacts::new();
+                if let Some(ip) = ip {
+                    req = req.ip(ip);
+                }
+                if let Some(ua) = ua {
+                    req = req.user_agent(&ua);
+                }
+                if let Some(rq) = rq {
+                    req = req.request_id(&rq).unwrap();
+                }
+                let mut e = AuditEvent::with_id(
+                    uuid::Uuid::from_bytes(id),
+                    Timestamp::from_unix_millis(time),
+                    scope,
+                    actor,
+                    &action,
+                    Resource::new(&rkind, &rid).unwrap(),
+                    outcome,
+                )
+                .unwrap()
+                .with_reason(&why)
+                .unwrap()
+                .with_request(req);
+                for (k, v) in details {
+                    e = e.with_detail(&k, v).unwrap();
+                }
+                e
+            },
+        )
 }
