@@ -428,9 +428,15 @@ fn imported_sha256_keys_verify_by_digest() {
     ));
     // Rotating an imported key migrates its holder to a Palisade key.
     let migrated = keys.rotate(&id, Duration::from_secs(30), now()).unwrap();
-    assert!(keys.verify(migrated.expose_secret(), &at(0).require("chat:send")).is_ok());
+    assert!(
+        keys.verify(migrated.expose_secret(), &at(0).require("chat:send"))
+            .is_ok()
+    );
     assert!(keys.verify(foreign, &at(29)).is_ok());
-    assert_eq!(keys.verify(foreign, &at(30)).unwrap_err(), Rejection::GraceEnded);
+    assert_eq!(
+        keys.verify(foreign, &at(30)).unwrap_err(),
+        Rejection::GraceEnded
+    );
     // Revocation applies to imported keys too.
     keys.revoke(&id, now()).unwrap();
     assert_eq!(
