@@ -1,0 +1,161 @@
+//! Migration from other key systems: importing SHA-256 digests (found by
+//! digest, no key id needed) and low-entropy keys as Argon2id (verified with
+//! their key id), and verifying them.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use palisade_tenancy::Timestamp;
+
+use crate::error::{ApiKeyError, ParseError, Rejection};
+use crate::hash::{self, Argon2Params, HashCheck, KeyHash};
+use crate::issued::NewKey;
+use crate::keyid::KeyId;
+use crate::keys::ApiKeys;
+use crate::store::KeyStore;
+use crate::verify::{Verified, VerifyContext};
+
+/// Longest foreign (imported) key accepted, in bytes: longer input is
+/// refused before any hashing, so huge headers cannot buy hashing work.
+pub const MAX_FOREIGN_KEY_LEN: usize = 512;
+
+impl<S: KeyStore> ApiKeys<S> {
+    /// Import a key hashed elsewhere as plain SHA-256 of its whole text (hex
+    /// or base64, as Unkey stores it), so its holders keep working while they
+    /// migrate. Such keys are found by digest; `req.hashing` is ignored.
+    ///
+    /// # Errors
+    /// [`ApiKeyError::Import`] for a malformed digest, [`ApiKeyError::Lifetime`],
+    /// [`ApiKeyError::DuplicateKey`] if the digest is already imported.
+    pub fn import_sha256(
+        &self,
+        req: NewKey,
+        digest: &str,
+        now: Timestamp,
+    ) -> Result<KeyId, ApiKeyError> {
+        req.check(now)?;
+        let hash = KeyHash::sha256_import(digest)?;
+        let key_id = KeyId::random()?;
+        self.store.insert(req.into_record(key_id, hash, now))?;
+        Ok(key_id)
+    }
+
+    /// Import a (possibly low-entropy) key of another format whose plain
+    /// text is known, stored as Argon2id with `params` over its whole text.
+    /// It is verified with [`ApiKeys::verify_with_id`] under the returned id.
+    ///
+    /// # Errors
+    /// [`ApiKeyError::Import`] for an empty key, [`ApiKeyError::Argon2`],
+    /// [`ApiKeyError::Lifetime`] or a store error.
+    pub fn import_plaintext(
+        &self,
+        req: NewKey,
+        legacy_key: &SecretString,
+        params: &Argon2Params,
+        now: Timestamp,
+    ) -> Result<KeyId, ApiKeyError> {
+        req.check(now)?;
+        let text = legacy_key.expose_secret();
+        if text.is_empty() || text.len() > MAX_FOREIGN_KEY_LEN {
+            return Err(ApiKeyError::Import {
+                reason: "the legacy key must be 1 to 512 bytes long",
+            });
+        }
+        let hash = KeyHash::argon2id_of_text(params, text)?;
+        let key_id = KeyId::random()?;
+        self.store.insert(req.into_record(key_id, hash, now))?;
+        Ok(key_id)
+    }
+
+    /// Import an Argon2id PHC string computed elsewhere over a key's whole
+    /// text. It is verified with [`ApiKeys::verify_with_id`].
+    ///
+    /// # Errors
+    /// [`ApiKeyError::Import`] for anything but an Argon2id PHC string,
+    /// [`ApiKeyError::Lifetime`] or a store error.
+    pub fn import_argon2id(
+        &self,
+        req: NewKey,
+        phc: &str,
+        now: Timestamp,
+    ) -> Result<KeyId, ApiKeyError> {
+        req.check(now)?;
+        let hash = KeyHash::argon2id_import(phc)?;
+        let key_id = KeyId::random()?;
+        self.store.insert(req.into_record(key_id, hash, now))?;
+        Ok(key_id)
+    }
+
+    /// Verify `presented` as the key with id `key_id`, for keys whose text
+    /// carries no id (imported with [`ApiKeys::import_plaintext`],
+    /// [`ApiKeys::import_argon2id`] or [`ApiKeys::import_sha256`]) when the
+    /// caller learns the id separately (e.g. as the user name of HTTP Basic
+    /// auth). A Palisade-format key must carry `key_id` and is then verified
+    /// as by [`ApiKeys::verify`].
+    ///
+    /// An unknown id costs one Argon2id hash (see
+    /// [`ApiKeys::decoy_argon2_params`]), like a wrong secret.
+    ///
+    /// # Errors
+    /// As [`ApiKeys::verify`].
+    pub fn verify_with_id(
+        &self,
+        key_id: &KeyId,
+        presented: &str,
+        ctx: &VerifyContext<'_>,
+    ) -> Result<Verified, Rejection> {
+        if let Ok(parsed) = self.format.parse(presented) {
+            if parsed.key_id() != key_id {
+                self.decoy(&parsed);
+                return Err(Rejection::UnknownKey);
+            }
+            return self.verify(presented, ctx);
+        }
+        if presented.len() > MAX_FOREIGN_KEY_LEN {
+            return Err(Rejection::Malformed(ParseError::Length {
+                expected: MAX_FOREIGN_KEY_LEN,
+                found: presented.len(),
+            }));
+        }
+        let Some(entry) = self.store.get(key_id) else {
+            let decoy = KeyHash::argon2id_of_text(&self.decoy_argon2, presented);
+            core::hint::black_box(decoy.is_ok());
+            return Err(Rejection::UnknownKey);
+        };
+        match entry.record().hash.check_text(presented) {
+            HashCheck::Match => {}
+            HashCheck::Mismatch => return Err(Rejection::WrongSecret),
+            HashCheck::UnknownPepper(version) => return Err(Rejection::UnknownPepper { version }),
+            HashCheck::Unusable => return Err(Rejection::BadStoredHash),
+        }
+        if self.accept_env.is_some_and(|env| env != entry.record().env) {
+            return Err(Rejection::WrongEnvironment {
+                found: entry.record().env,
+            });
+        }
+        self.finish(entry, ctx, false)
+    }
+
+    pub(crate) fn verify_import(
+        &self,
+        presented: &str,
+        ctx: &VerifyContext<'_>,
+        parse_error: ParseError,
+    ) -> Result<Verified, Rejection> {
+        if presented.len() > MAX_FOREIGN_KEY_LEN {
+            return Err(Rejection::Malformed(parse_error));
+        }
+        let digest = hash::sha256(presented);
+        let Some(entry) = self.store.get_import(&digest) else {
+            return Err(Rejection::Malformed(parse_error));
+        };
+        if !matches!(entry.record().hash.check_import(&digest), HashCheck::Match) {
+            return Err(Rejection::WrongSecret);
+        }
+        if self.accept_env.is_some_and(|env| env != entry.record().env) {
+            return Err(Rejection::WrongEnvironment {
+                found: entry.record().env,
+            });
+        }
+        self.finish(entry, ctx, false)
+    }
+}
