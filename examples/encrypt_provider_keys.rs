@@ -12,12 +12,19 @@ use secrecy::{ExposeSecret, SecretString};
 fn main() -> Result<(), EnvelopeError> {
     // A keyring as it would come from a file or `PALISADE_KEYRING`
     // (see docs/envelope-format.md); here one fresh KEK, version 1.
-    let keyring_text = format!("palisade-keyring v1\nkek provider-keys 1 {}\nprimary provider-keys 1\n", &*Kek::generate()?.to_hex());
+    let keyring_text = format!(
+        "palisade-keyring v1\nkek provider-keys 1 {}\nprimary provider-keys 1\n",
+        &*Kek::generate()?.to_hex()
+    );
     let envelope = Envelope::new(LocalKeyring::from_text(&keyring_text)?);
 
     // Each request handler gets a tenant-bound handle.
     let acme = envelope.for_scope(Scope::tenant(TenantId::new_v7()));
-    let ctx = acme.context().with("table", "provider_keys")?.with("column", "api_key")?.with("record", "openai")?;
+    let ctx = acme
+        .context()
+        .with("table", "provider_keys")?
+        .with("column", "api_key")?
+        .with("record", "openai")?;
 
     // Store.
     let stored = acme.seal_secret(&ctx, &SecretString::from("sk-proj-EXAMPLE-not-a-real-key"))?;
@@ -25,7 +32,10 @@ fn main() -> Result<(), EnvelopeError> {
 
     // Read back.
     let key = acme.open_secret(&ctx, &stored)?;
-    println!("read back: {}…", key.expose_secret().get(..8).unwrap_or_default());
+    println!(
+        "read back: {}…",
+        key.expose_secret().get(..8).unwrap_or_default()
+    );
 
     // Rotate the KEK: new writes use version 2; version 1 still reads.
     let id = KekId::new("provider-keys")?;
@@ -41,17 +51,31 @@ fn main() -> Result<(), EnvelopeError> {
 
     // Retire version 1: anything not rewrapped would now fail loudly.
     envelope.provider().set_min_decryption_version(&id, 2)?;
-    assert_eq!(acme.open_secret(&ctx, &stored)?.expose_secret(), "sk-proj-EXAMPLE-not-a-real-key");
+    assert_eq!(
+        acme.open_secret(&ctx, &stored)?.expose_secret(),
+        "sk-proj-EXAMPLE-not-a-real-key"
+    );
     println!("still opens after retiring v1");
 
     // The same bytes copied into another tenant's row do not open.
     let globex = envelope.for_scope(Scope::tenant(TenantId::new_v7()));
-    let globex_ctx = globex.context().with("table", "provider_keys")?.with("column", "api_key")?.with("record", "openai")?;
+    let globex_ctx = globex
+        .context()
+        .with("table", "provider_keys")?
+        .with("column", "api_key")?
+        .with("record", "openai")?;
     match globex.open_secret(&globex_ctx, &stored) {
         Err(e) => println!("moved to another tenant: {e}"),
-        Ok(_) => return Err(EnvelopeError::Provider("cross-tenant open must fail".into())),
+        Ok(_) => {
+            return Err(EnvelopeError::Provider(
+                "cross-tenant open must fail".into(),
+            ));
+        }
     }
     // And the handle refuses a context of another tenant outright.
-    assert!(matches!(acme.open_secret(&globex_ctx, &stored), Err(EnvelopeError::ScopeMismatch { .. })));
+    assert!(matches!(
+        acme.open_secret(&globex_ctx, &stored),
+        Err(EnvelopeError::ScopeMismatch { .. })
+    ));
     Ok(())
 }

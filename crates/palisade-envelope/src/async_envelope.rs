@@ -23,7 +23,9 @@ pub struct AsyncEnvelope<P> {
 
 impl<P> Clone for AsyncEnvelope<P> {
     fn clone(&self) -> Self {
-        Self { provider: Arc::clone(&self.provider) }
+        Self {
+            provider: Arc::clone(&self.provider),
+        }
     }
 }
 
@@ -37,7 +39,9 @@ impl<P: AsyncKeyProvider> AsyncEnvelope<P> {
     /// Wrap a provider.
     #[must_use]
     pub fn new(provider: P) -> Self {
-        Self { provider: Arc::new(provider) }
+        Self {
+            provider: Arc::new(provider),
+        }
     }
 
     /// Like [`Envelope::seal`](crate::Envelope::seal).
@@ -56,17 +60,25 @@ impl<P: AsyncKeyProvider> AsyncEnvelope<P> {
     ///
     /// # Errors
     /// As [`Envelope::open`](crate::Envelope::open).
-    pub async fn open(&self, ctx: &EncryptionContext, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    pub async fn open(
+        &self,
+        ctx: &EncryptionContext,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>> {
         let h = parse_header(ciphertext)?;
         let p = Parsed::of(&h)?;
         if ciphertext.len().saturating_sub(p.body_start) < crate::backend::TAG_LEN {
             return Err(EnvelopeError::Truncated { field: "tag" });
         }
         let key_ref = h.key_ref()?;
-        let key = self.provider.unwrap(&key_ref, h.wrapped, ctx.scope()).await?;
+        let key = self
+            .provider
+            .unwrap(&key_ref, h.wrapped, ctx.scope())
+            .await?;
         let keys = KeyMaterial::new(key.expose_secret_bytes());
         let mut buf = Zeroizing::new(ciphertext.to_vec());
-        let len = single::open_body(&keys, ctx, &p.nonce, &p.commitment, &mut buf, p.body_start)?.len();
+        let len =
+            single::open_body(&keys, ctx, &p.nonce, &p.commitment, &mut buf, p.body_start)?.len();
         buf.drain(..p.body_start);
         buf.truncate(len);
         Ok(buf)
@@ -80,8 +92,15 @@ impl<P: AsyncKeyProvider> AsyncEnvelope<P> {
     pub async fn rewrap(&self, ctx: &EncryptionContext, ciphertext: &[u8]) -> Result<Rewrap> {
         let h = parse_header(ciphertext)?;
         let key_ref = h.key_ref()?;
-        let key = self.provider.unwrap(&key_ref, h.wrapped, ctx.scope()).await?;
-        let d = KeyMaterial::new(key.expose_secret_bytes()).derive(LABEL_MSG, h.nonce, ctx.canonical_bytes());
+        let key = self
+            .provider
+            .unwrap(&key_ref, h.wrapped, ctx.scope())
+            .await?;
+        let d = KeyMaterial::new(key.expose_secret_bytes()).derive(
+            LABEL_MSG,
+            h.nonce,
+            ctx.canonical_bytes(),
+        );
         if !d.commitment_matches(h.commitment) {
             return Err(EnvelopeError::DecryptionFailed(DecryptFailure::Commitment));
         }

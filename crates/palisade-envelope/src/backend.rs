@@ -30,7 +30,9 @@ const TAG_FAIL: EnvelopeError = EnvelopeError::DecryptionFailed(DecryptFailure::
 impl Cipher {
     pub(crate) fn new(key: &[u8; KEY_LEN]) -> Self {
         use aes_gcm::KeyInit;
-        Self { inner: aes_gcm::Aes256Gcm::new(key.into()) }
+        Self {
+            inner: aes_gcm::Aes256Gcm::new(key.into()),
+        }
     }
 
     pub(crate) fn seal(
@@ -43,7 +45,9 @@ impl Cipher {
         let tag = self
             .inner
             .encrypt_inout_detached(nonce.into(), aad, buf.into())
-            .map_err(|_| EnvelopeError::TooLong { reason: "over the AES-GCM message limit" })?;
+            .map_err(|_| EnvelopeError::TooLong {
+                reason: "over the AES-GCM message limit",
+            })?;
         Ok(tag.into())
     }
 
@@ -57,10 +61,12 @@ impl Cipher {
         tag: &[u8; TAG_LEN],
     ) -> Result<()> {
         use aes_gcm::AeadInOut;
-        self.inner.decrypt_inout_detached(nonce.into(), aad, buf.into(), tag.into()).map_err(|_| {
-            buf.fill(0);
-            TAG_FAIL
-        })
+        self.inner
+            .decrypt_inout_detached(nonce.into(), aad, buf.into(), tag.into())
+            .map_err(|_| {
+                buf.fill(0);
+                TAG_FAIL
+            })
     }
 }
 
@@ -69,9 +75,14 @@ impl Cipher {
     pub(crate) fn new(key: &[u8; KEY_LEN]) -> Self {
         use aws_lc_rs::aead::{AES_256_GCM, LessSafeKey, UnboundKey};
         // A 32-byte key is always accepted for AES-256-GCM.
-        #[expect(clippy::expect_used, reason = "UnboundKey::new only rejects wrong key lengths; ours is 32 bytes by type")]
+        #[expect(
+            clippy::expect_used,
+            reason = "UnboundKey::new only rejects wrong key lengths; ours is 32 bytes by type"
+        )]
         let key = UnboundKey::new(&AES_256_GCM, key).expect("32-byte AES-256 key");
-        Self { inner: LessSafeKey::new(key) }
+        Self {
+            inner: LessSafeKey::new(key),
+        }
     }
 
     pub(crate) fn seal(
@@ -84,7 +95,9 @@ impl Cipher {
         let tag = self
             .inner
             .seal_in_place_separate_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), buf)
-            .map_err(|_| EnvelopeError::TooLong { reason: "over the AES-GCM message limit" })?;
+            .map_err(|_| EnvelopeError::TooLong {
+                reason: "over the AES-GCM message limit",
+            })?;
         let mut out = [0u8; TAG_LEN];
         out.copy_from_slice(tag.as_ref());
         Ok(out)

@@ -71,23 +71,36 @@ pub(crate) struct DataKeyCache {
 
 fn fresh(limits: &CacheLimits, created: Timestamp, now: Timestamp) -> bool {
     // A clock that went backwards counts as expired (never extends a key's life).
-    now.duration_since(created).is_some_and(|age| age < limits.max_age)
+    now.duration_since(created)
+        .is_some_and(|age| age < limits.max_age)
 }
 
 impl DataKeyCache {
     pub(crate) fn new(limits: CacheLimits) -> Self {
-        Self { limits, seal: Mutex::default(), open: Mutex::default() }
+        Self {
+            limits,
+            seal: Mutex::default(),
+            open: Mutex::default(),
+        }
     }
 
     /// A cached seal key for `scope` with room for one more message of `len`
     /// bytes, counted as used; `None` when a fresh key is needed.
-    pub(crate) fn take_seal(&self, scope: &Scope, len: u64, now: Timestamp) -> Option<Arc<SealMaterial>> {
+    pub(crate) fn take_seal(
+        &self,
+        scope: &Scope,
+        len: u64,
+        now: Timestamp,
+    ) -> Option<Arc<SealMaterial>> {
         let mut map = self.seal.lock().unwrap_or_else(PoisonError::into_inner);
         let l = &self.limits;
         let entry = map.get_mut(scope)?;
         let ok = fresh(l, entry.created, now)
             && entry.messages < l.max_messages
-            && entry.bytes.checked_add(len).is_some_and(|b| b <= l.max_bytes);
+            && entry
+                .bytes
+                .checked_add(len)
+                .is_some_and(|b| b <= l.max_bytes);
         if ok {
             entry.messages += 1;
             entry.bytes += len;
@@ -100,7 +113,13 @@ impl DataKeyCache {
     }
 
     /// Store a fresh seal key after its first message of `len` bytes.
-    pub(crate) fn put_seal(&self, scope: Scope, material: Arc<SealMaterial>, len: u64, now: Timestamp) {
+    pub(crate) fn put_seal(
+        &self,
+        scope: Scope,
+        material: Arc<SealMaterial>,
+        len: u64,
+        now: Timestamp,
+    ) {
         let l = &self.limits;
         if l.max_messages < 2 || len >= l.max_bytes || l.max_entries == 0 || l.max_age.is_zero() {
             return; // it could not be used again anyway
@@ -110,7 +129,15 @@ impl DataKeyCache {
             map.retain(|_, e| fresh(l, e.created, now));
             evict_oldest(&mut map, l.max_entries, |e| e.created);
         }
-        map.insert(scope, SealEntry { material, created: now, messages: 1, bytes: len });
+        map.insert(
+            scope,
+            SealEntry {
+                material,
+                created: now,
+                messages: 1,
+                bytes: len,
+            },
+        );
     }
 
     /// A cached unwrapped key for this key section and scope.
@@ -146,16 +173,32 @@ impl DataKeyCache {
             map.retain(|_, e| fresh(l, e.created, now));
             evict_oldest(&mut map, l.max_entries, |e| e.created);
         }
-        map.insert(key_section.into(), OpenEntry { material, scope, created: now });
+        map.insert(
+            key_section.into(),
+            OpenEntry {
+                material,
+                scope,
+                created: now,
+            },
+        );
     }
 
     pub(crate) fn remove_seal(&self, scope: &Scope) {
-        self.seal.lock().unwrap_or_else(PoisonError::into_inner).remove(scope);
+        self.seal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(scope);
     }
 
     pub(crate) fn clear(&self) {
-        self.seal.lock().unwrap_or_else(PoisonError::into_inner).clear();
-        self.open.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.seal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     pub(crate) fn limits(&self) -> &CacheLimits {
@@ -169,7 +212,10 @@ fn evict_oldest<K: Clone + Eq + std::hash::Hash, V>(
     created: impl Fn(&V) -> Timestamp,
 ) {
     if map.len() >= max
-        && let Some(k) = map.iter().min_by_key(|(_, v)| created(v)).map(|(k, _)| k.clone())
+        && let Some(k) = map
+            .iter()
+            .min_by_key(|(_, v)| created(v))
+            .map(|(k, _)| k.clone())
     {
         map.remove(&k);
     }

@@ -46,7 +46,11 @@ impl EncryptionContext {
     /// A context holding only `scope`.
     #[must_use]
     pub fn new(scope: Scope) -> Self {
-        let mut ctx = Self { scope, fields: BTreeMap::new(), encoded: Vec::new() };
+        let mut ctx = Self {
+            scope,
+            fields: BTreeMap::new(),
+            encoded: Vec::new(),
+        };
         ctx.encode();
         ctx
     }
@@ -72,16 +76,22 @@ impl EncryptionContext {
         let key_ok = !key.is_empty()
             && key.len() <= MAX_CONTEXT_KEY_LEN
             && key.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.' | b':')
+                b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || matches!(b, b'_' | b'-' | b'.' | b':')
             });
         if !key_ok {
             return Err(EnvelopeError::InvalidContextKey { key: clip(key, 80) });
         }
         if value.len() > MAX_CONTEXT_VALUE_LEN {
-            return Err(EnvelopeError::ContextTooLarge { reason: "a value is over 4096 bytes" });
+            return Err(EnvelopeError::ContextTooLarge {
+                reason: "a value is over 4096 bytes",
+            });
         }
         if !self.fields.contains_key(key) && self.fields.len() >= MAX_CONTEXT_FIELDS {
-            return Err(EnvelopeError::ContextTooLarge { reason: "more than 32 fields" });
+            return Err(EnvelopeError::ContextTooLarge {
+                reason: "more than 32 fields",
+            });
         }
         self.fields.insert(key.to_owned(), value.to_vec());
         self.encode();
@@ -115,7 +125,12 @@ impl EncryptionContext {
         let scope = self.scope.to_context_bytes();
         let scope = scope.as_slice();
         let mut out = Vec::with_capacity(
-            3 + scope.len() + self.fields.iter().map(|(k, v)| 3 + k.len() + v.len()).sum::<usize>(),
+            3 + scope.len()
+                + self
+                    .fields
+                    .iter()
+                    .map(|(k, v)| 3 + k.len() + v.len())
+                    .sum::<usize>(),
         );
         out.push(CONTEXT_VERSION);
         // Lengths are bounded by the checks in `insert` and by ScopeBytes::MAX_LEN,

@@ -36,7 +36,9 @@ pub(crate) struct Derived {
 
 impl KeyMaterial {
     pub(crate) fn new(ikm: &[u8; KEY_LEN]) -> Self {
-        Self { hkdf: Hkdf::<Sha256>::new(Some(PRK_SALT), ikm) }
+        Self {
+            hkdf: Hkdf::<Sha256>::new(Some(PRK_SALT), ikm),
+        }
     }
 
     /// `OKM = HKDF-Expand(PRK, label ‖ nonce ‖ context, 64)`; the first 32
@@ -50,7 +52,9 @@ impl KeyMaterial {
         let mut okm = Zeroizing::new([0u8; KEY_LEN + COMMITMENT_LEN]);
         // 64 bytes is far below HKDF's 255 × 32 limit, so expand cannot fail;
         // the fallback leaves `okm` zero, which no honest commitment matches.
-        let _ = self.hkdf.expand_multi_info(&[label, nonce, context], okm.as_mut_slice());
+        let _ = self
+            .hkdf
+            .expand_multi_info(&[label, nonce, context], okm.as_mut_slice());
         let (k, c) = okm.split_at(KEY_LEN);
         let mut key = Zeroizing::new([0u8; KEY_LEN]);
         key.copy_from_slice(k);

@@ -34,7 +34,9 @@ struct Inner<P> {
 
 impl<P> Clone for Envelope<P> {
     fn clone(&self) -> Self {
-        Self { inner: Arc::clone(&self.inner) }
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
     }
 }
 
@@ -42,7 +44,10 @@ impl<P> fmt::Debug for Envelope<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Envelope")
             .field("backend", &crate::backend::BACKEND)
-            .field("cache", &self.inner.cache.as_ref().map(DataKeyCache::limits))
+            .field(
+                "cache",
+                &self.inner.cache.as_ref().map(DataKeyCache::limits),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -83,14 +88,24 @@ impl<P: KeyProvider> Envelope<P> {
     /// a fresh data key, every open for an unwrap.
     #[must_use]
     pub fn new(provider: P) -> Self {
-        Self { inner: Arc::new(Inner { provider, cache: None }) }
+        Self {
+            inner: Arc::new(Inner {
+                provider,
+                cache: None,
+            }),
+        }
     }
 
     /// An envelope whose `*_cached` and `*_in_place` methods reuse data keys
     /// per tenant scope within `limits`.
     #[must_use]
     pub fn with_cache(provider: P, limits: CacheLimits) -> Self {
-        Self { inner: Arc::new(Inner { provider, cache: Some(DataKeyCache::new(limits)) }) }
+        Self {
+            inner: Arc::new(Inner {
+                provider,
+                cache: Some(DataKeyCache::new(limits)),
+            }),
+        }
     }
 
     /// The key provider.
@@ -118,7 +133,12 @@ impl<P: KeyProvider> Envelope<P> {
         material_from(&key, &wrapped)
     }
 
-    pub(crate) fn seal_material(&self, scope: &Scope, len: usize, now: Option<Timestamp>) -> Result<Arc<SealMaterial>> {
+    pub(crate) fn seal_material(
+        &self,
+        scope: &Scope,
+        len: usize,
+        now: Option<Timestamp>,
+    ) -> Result<Arc<SealMaterial>> {
         let (Some(cache), Some(now)) = (&self.inner.cache, now) else {
             return Ok(Arc::new(self.fresh_material(scope)?));
         };
@@ -137,7 +157,13 @@ impl<P: KeyProvider> Envelope<P> {
         Ok(m)
     }
 
-    pub(crate) fn open_material(&self, scope: &Scope, h: &Header<'_>, bytes: &[u8], now: Option<Timestamp>) -> Result<Arc<OpenMaterial>> {
+    pub(crate) fn open_material(
+        &self,
+        scope: &Scope,
+        h: &Header<'_>,
+        bytes: &[u8],
+        now: Option<Timestamp>,
+    ) -> Result<Arc<OpenMaterial>> {
         let section = bytes.get(h.key_section.clone()).unwrap_or_default();
         if let (Some(cache), Some(now)) = (&self.inner.cache, now)
             && let Some(m) = cache.get_open(section, scope, now)
@@ -147,7 +173,10 @@ impl<P: KeyProvider> Envelope<P> {
         }
         let key_ref = h.key_ref()?;
         let key = self.inner.provider.unwrap(&key_ref, h.wrapped, scope)?;
-        let m = Arc::new(OpenMaterial { keys: KeyMaterial::new(key.expose_secret_bytes()), key_ref });
+        let m = Arc::new(OpenMaterial {
+            keys: KeyMaterial::new(key.expose_secret_bytes()),
+            key_ref,
+        });
         if let (Some(cache), Some(now)) = (&self.inner.cache, now) {
             cache.put_open(section, *scope, Arc::clone(&m), now);
         }
@@ -170,11 +199,34 @@ impl<P: KeyProvider> Envelope<P> {
     ///
     /// # Errors
     /// As [`Envelope::seal`].
-    pub fn seal_cached(&self, ctx: &EncryptionContext, plaintext: &[u8], now: Timestamp) -> Result<Vec<u8>> {
+    pub fn seal_cached(
+        &self,
+        ctx: &EncryptionContext,
+        plaintext: &[u8],
+        now: Timestamp,
+    ) -> Result<Vec<u8>> {
         let m = self.seal_material(ctx.scope(), plaintext.len(), Some(now))?;
         let mut out = Vec::new();
         single::seal_to(&m, ctx, plaintext, None, &mut out)?;
         Ok(out)
+    }
+
+    /// Hot-path seal into a reusable buffer: `out` is cleared and receives
+    /// the ciphertext (no allocation once `out` has capacity and the data key
+    /// is cached). Uses the cache like [`Envelope::seal_cached`].
+    ///
+    /// # Errors
+    /// As [`Envelope::seal`].
+    pub fn seal_into(
+        &self,
+        ctx: &EncryptionContext,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let m = self.seal_material(ctx.scope(), plaintext.len(), Some(now))?;
+        out.clear();
+        single::seal_to(&m, ctx, plaintext, None, out)
     }
 
     /// Hot-path seal: `buf` holds the plaintext and is replaced by the
@@ -183,12 +235,22 @@ impl<P: KeyProvider> Envelope<P> {
     ///
     /// # Errors
     /// As [`Envelope::seal`].
-    pub fn seal_in_place(&self, ctx: &EncryptionContext, buf: &mut Vec<u8>, now: Timestamp) -> Result<()> {
+    pub fn seal_in_place(
+        &self,
+        ctx: &EncryptionContext,
+        buf: &mut Vec<u8>,
+        now: Timestamp,
+    ) -> Result<()> {
         let m = self.seal_material(ctx.scope(), buf.len(), Some(now))?;
         single::seal_in_place(&m, ctx, buf)
     }
 
-    fn open_inner<'b>(&self, ctx: &EncryptionContext, buf: &'b mut [u8], now: Option<Timestamp>) -> Result<&'b mut [u8]> {
+    fn open_inner<'b>(
+        &self,
+        ctx: &EncryptionContext,
+        buf: &'b mut [u8],
+        now: Option<Timestamp>,
+    ) -> Result<&'b mut [u8]> {
         let (m, p) = {
             let h = parse_header(buf)?;
             let p = Parsed::of(&h)?;
@@ -219,7 +281,12 @@ impl<P: KeyProvider> Envelope<P> {
     ///
     /// # Errors
     /// As [`Envelope::open`].
-    pub fn open_cached(&self, ctx: &EncryptionContext, ciphertext: &[u8], now: Timestamp) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn open_cached(
+        &self,
+        ctx: &EncryptionContext,
+        ciphertext: &[u8],
+        now: Timestamp,
+    ) -> Result<Zeroizing<Vec<u8>>> {
         let mut buf = Zeroizing::new(ciphertext.to_vec());
         let len = self.open_inner(ctx, &mut buf, Some(now))?.len();
         let start = buf.len() - crate::backend::TAG_LEN - len;
@@ -234,7 +301,12 @@ impl<P: KeyProvider> Envelope<P> {
     ///
     /// # Errors
     /// As [`Envelope::open`].
-    pub fn open_in_place<'b>(&self, ctx: &EncryptionContext, buf: &'b mut [u8], now: Timestamp) -> Result<&'b mut [u8]> {
+    pub fn open_in_place<'b>(
+        &self,
+        ctx: &EncryptionContext,
+        buf: &'b mut [u8],
+        now: Timestamp,
+    ) -> Result<&'b mut [u8]> {
         self.open_inner(ctx, buf, Some(now))
     }
 
@@ -270,8 +342,15 @@ impl<P: KeyProvider> Envelope<P> {
         if h.names(&primary) {
             return Ok(Rewrap::AlreadyPrimary);
         }
-        let key = self.inner.provider.unwrap(&h.key_ref()?, h.wrapped, ctx.scope())?;
-        let d = KeyMaterial::new(key.expose_secret_bytes()).derive(LABEL_MSG, h.nonce, ctx.canonical_bytes());
+        let key = self
+            .inner
+            .provider
+            .unwrap(&h.key_ref()?, h.wrapped, ctx.scope())?;
+        let d = KeyMaterial::new(key.expose_secret_bytes()).derive(
+            LABEL_MSG,
+            h.nonce,
+            ctx.canonical_bytes(),
+        );
         if !d.commitment_matches(h.commitment) {
             return Err(EnvelopeError::DecryptionFailed(DecryptFailure::Commitment));
         }
@@ -306,10 +385,14 @@ impl<P: KeyProvider> Envelope<P> {
 }
 
 pub(crate) fn material_from(key: &DataKey, wrapped: &WrappedKey) -> Result<SealMaterial> {
-    let mut key_section = Vec::with_capacity(7 + wrapped.key_ref.kek.as_str().len() + wrapped.bytes.len());
+    let mut key_section =
+        Vec::with_capacity(7 + wrapped.key_ref.kek.as_str().len() + wrapped.bytes.len());
     write_key_section(&mut key_section, wrapped)?;
     Ok(SealMaterial {
-        keys: Arc::new(OpenMaterial { keys: KeyMaterial::new(key.expose_secret_bytes()), key_ref: wrapped.key_ref.clone() }),
+        keys: Arc::new(OpenMaterial {
+            keys: KeyMaterial::new(key.expose_secret_bytes()),
+            key_ref: wrapped.key_ref.clone(),
+        }),
         key_section,
     })
 }

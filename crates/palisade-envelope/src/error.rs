@@ -45,14 +45,18 @@ pub enum EnvelopeError {
         found: u8,
     },
     /// The ciphertext names an algorithm suite this build does not know.
-    #[error("unsupported algorithm suite `{found}`: this build reads suite 1 (AES-256-GCM, HKDF-SHA-256, committed)")]
+    #[error(
+        "unsupported algorithm suite `{found}`: this build reads suite 1 (AES-256-GCM, HKDF-SHA-256, committed)"
+    )]
     UnsupportedSuite {
         /// The suite byte found.
         found: u8,
     },
     /// The ciphertext's mode byte is unknown, or the wrong API was used for it
     /// (a stream given to `open`, a single-shot ciphertext to a stream reader).
-    #[error("unexpected envelope mode `{found}`: use `open` for mode 1 and the stream API for mode 2")]
+    #[error(
+        "unexpected envelope mode `{found}`: use `open` for mode 1 and the stream API for mode 2"
+    )]
     WrongMode {
         /// The mode byte found.
         found: u8,
@@ -91,7 +95,9 @@ pub enum EnvelopeError {
         reason: &'static str,
     },
     /// The context was built for another scope than the handle that used it.
-    #[error("encryption context is for scope `{found}`, but this handle is bound to `{expected}`: build the context with the handle's `context()`")]
+    #[error(
+        "encryption context is for scope `{found}`, but this handle is bound to `{expected}`: build the context with the handle's `context()`"
+    )]
     ScopeMismatch {
         /// The handle's scope.
         expected: String,
@@ -114,7 +120,9 @@ pub enum EnvelopeError {
         version: u32,
     },
     /// The KEK version is older than the keyring's `min_decryption_version`.
-    #[error("key-encryption key `{kek}` version `{version}` is retired (minimum decryption version is `{min}`): rewrap the ciphertext before retiring its version")]
+    #[error(
+        "key-encryption key `{kek}` version `{version}` is retired (minimum decryption version is `{min}`): rewrap the ciphertext before retiring its version"
+    )]
     KeyVersionRetired {
         /// KEK id.
         kek: String,

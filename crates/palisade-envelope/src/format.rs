@@ -38,7 +38,10 @@ pub(crate) struct Header<'a> {
 impl Header<'_> {
     /// The KEK reference (allocates the id).
     pub(crate) fn key_ref(&self) -> Result<KeyRef> {
-        Ok(KeyRef { kek: KekId::new(self.kek_id)?, version: self.kek_version })
+        Ok(KeyRef {
+            kek: KekId::new(self.kek_id)?,
+            version: self.kek_version,
+        })
     }
 
     /// True when this header names `r`.
@@ -54,8 +57,14 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or(EnvelopeError::Truncated { field })?;
-        let s = self.bytes.get(self.pos..end).ok_or(EnvelopeError::Truncated { field })?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(EnvelopeError::Truncated { field })?;
+        let s = self
+            .bytes
+            .get(self.pos..end)
+            .ok_or(EnvelopeError::Truncated { field })?;
         self.pos = end;
         Ok(s)
     }
@@ -63,7 +72,9 @@ impl<'a> Cursor<'a> {
         Ok(self.take(1, field)?.first().copied().unwrap_or(0))
     }
     fn array<const N: usize>(&mut self, field: &'static str) -> Result<&'a [u8; N]> {
-        self.take(N, field)?.try_into().map_err(|_| EnvelopeError::Truncated { field })
+        self.take(N, field)?
+            .try_into()
+            .map_err(|_| EnvelopeError::Truncated { field })
     }
 }
 
@@ -85,7 +96,10 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>> {
     let key_start = c.pos;
     let id_len = usize::from(c.byte("kek id length")?);
     if id_len == 0 || id_len > MAX_KEK_ID_LEN {
-        return Err(EnvelopeError::InvalidHeader { field: "kek id length", reason: "must be 1 to 64" });
+        return Err(EnvelopeError::InvalidHeader {
+            field: "kek id length",
+            reason: "must be 1 to 64",
+        });
     }
     let id = c.take(id_len, "kek id")?;
     let id = core::str::from_utf8(id).map_err(|_| EnvelopeError::InvalidHeader {
@@ -93,15 +107,24 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>> {
         reason: "must be ASCII A-Z a-z 0-9 . _ -",
     })?;
     if !valid_kek_id(id) {
-        return Err(EnvelopeError::InvalidHeader { field: "kek id", reason: "must be ASCII A-Z a-z 0-9 . _ -" });
+        return Err(EnvelopeError::InvalidHeader {
+            field: "kek id",
+            reason: "must be ASCII A-Z a-z 0-9 . _ -",
+        });
     }
     let version = u32::from_be_bytes(*c.array::<4>("kek version")?);
     if version == 0 {
-        return Err(EnvelopeError::InvalidHeader { field: "kek version", reason: "must be 1 or more" });
+        return Err(EnvelopeError::InvalidHeader {
+            field: "kek version",
+            reason: "must be 1 or more",
+        });
     }
     let wlen = usize::from(u16::from_be_bytes(*c.array::<2>("wrapped key length")?));
     if wlen == 0 || wlen > MAX_WRAPPED_LEN {
-        return Err(EnvelopeError::InvalidHeader { field: "wrapped key length", reason: "must be 1 to 1024" });
+        return Err(EnvelopeError::InvalidHeader {
+            field: "wrapped key length",
+            reason: "must be 1 to 1024",
+        });
     }
     let wrapped = c.take(wlen, "wrapped key")?;
     let key_section = key_start..c.pos;
@@ -135,13 +158,21 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>> {
 /// Append the key-reference section.
 pub(crate) fn write_key_section(out: &mut Vec<u8>, wrapped: &WrappedKey) -> Result<()> {
     let id = wrapped.key_ref.kek.as_str().as_bytes();
-    let id_len = u8::try_from(id.len()).ok().filter(|n| *n >= 1 && usize::from(*n) <= MAX_KEK_ID_LEN);
-    let wlen = u16::try_from(wrapped.bytes.len()).ok().filter(|n| *n >= 1 && usize::from(*n) <= MAX_WRAPPED_LEN);
+    let id_len = u8::try_from(id.len())
+        .ok()
+        .filter(|n| *n >= 1 && usize::from(*n) <= MAX_KEK_ID_LEN);
+    let wlen = u16::try_from(wrapped.bytes.len())
+        .ok()
+        .filter(|n| *n >= 1 && usize::from(*n) <= MAX_WRAPPED_LEN);
     let (Some(id_len), Some(wlen)) = (id_len, wlen) else {
-        return Err(EnvelopeError::Provider("provider returned a wrapped key of 0 or over 1024 bytes".into()));
+        return Err(EnvelopeError::Provider(
+            "provider returned a wrapped key of 0 or over 1024 bytes".into(),
+        ));
     };
     if wrapped.key_ref.version == 0 {
-        return Err(EnvelopeError::Provider("provider returned key version 0".into()));
+        return Err(EnvelopeError::Provider(
+            "provider returned key version 0".into(),
+        ));
     }
     out.push(id_len);
     out.extend_from_slice(id);
@@ -154,7 +185,15 @@ pub(crate) fn write_key_section(out: &mut Vec<u8>, wrapped: &WrappedKey) -> Resu
 /// The body's associated data: `version ‖ suite ‖ mode` (‖ `u32be segment size` for streams).
 pub(crate) fn body_aad(mode: u8, segment_size: u32) -> ([u8; 7], usize) {
     let s = segment_size.to_be_bytes();
-    let aad = [FORMAT_VERSION, SUITE_AES256GCM_HKDF_COMMIT, mode, s[0], s[1], s[2], s[3]];
+    let aad = [
+        FORMAT_VERSION,
+        SUITE_AES256GCM_HKDF_COMMIT,
+        mode,
+        s[0],
+        s[1],
+        s[2],
+        s[3],
+    ];
     (aad, if mode == MODE_STREAM { 7 } else { 3 })
 }
 
@@ -175,8 +214,17 @@ pub(crate) fn read_header<R: Read>(r: &mut R) -> Result<Vec<u8>> {
         .get(n.saturating_sub(2)..)
         .and_then(|s| <[u8; 2]>::try_from(s).ok())
         .map_or(0, |s| usize::from(u16::from_be_bytes(s)));
-    let tail = if buf.get(2) == Some(&MODE_STREAM) { 4 } else { 0 };
-    grow(r, &mut buf, wlen + NONCE_LEN + COMMITMENT_LEN + tail, "commitment")?;
+    let tail = if buf.get(2) == Some(&MODE_STREAM) {
+        4
+    } else {
+        0
+    };
+    grow(
+        r,
+        &mut buf,
+        wlen + NONCE_LEN + COMMITMENT_LEN + tail,
+        "commitment",
+    )?;
     Ok(buf)
 }
 

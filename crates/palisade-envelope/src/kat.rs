@@ -7,7 +7,10 @@ use serde_json::Value;
 use crate::backend::{Cipher, TAG_LEN};
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 #[test]
@@ -38,16 +41,23 @@ fn wycheproof_aes256_gcm() {
             } else {
                 invalid += 1;
                 assert!(opened.is_err(), "tc {}", t["tcId"]);
-                assert!(buf.iter().all(|b| *b == 0), "failed open must not leave plaintext");
+                assert!(
+                    buf.iter().all(|b| *b == 0),
+                    "failed open must not leave plaintext"
+                );
             }
         }
     }
-    assert!(valid + invalid == 66 && valid >= 30 && invalid >= 20, "{valid} valid, {invalid} invalid vectors");
+    assert!(
+        valid + invalid == 66 && valid >= 30 && invalid >= 20,
+        "{valid} valid, {invalid} invalid vectors"
+    );
 }
 
 #[test]
 fn wycheproof_hkdf_sha256() {
-    let doc: Value = serde_json::from_str(include_str!("../tests/data/hkdf_sha256_test.json")).unwrap();
+    let doc: Value =
+        serde_json::from_str(include_str!("../tests/data/hkdf_sha256_test.json")).unwrap();
     let mut n = 0;
     for g in doc["testGroups"].as_array().unwrap() {
         for t in g["tests"].as_array().unwrap() {

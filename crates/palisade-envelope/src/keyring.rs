@@ -55,7 +55,10 @@ impl LocalKeyring {
         let ring = Self::new();
         let id = KekId::new(kek_id)?;
         ring.insert(&id, 1, kek)?;
-        ring.set_primary(&KeyRef { kek: id, version: 1 })?;
+        ring.set_primary(&KeyRef {
+            kek: id,
+            version: 1,
+        })?;
         Ok(ring)
     }
 
@@ -73,12 +76,18 @@ impl LocalKeyring {
     /// [`EnvelopeError::InvalidHeader`] for version 0 or a version already loaded.
     pub fn insert(&self, id: &KekId, version: u32, kek: Kek) -> Result<()> {
         if version == 0 {
-            return Err(EnvelopeError::InvalidHeader { field: "kek version", reason: "must be 1 or more" });
+            return Err(EnvelopeError::InvalidHeader {
+                field: "kek version",
+                reason: "must be 1 or more",
+            });
         }
         let mut st = self.write();
         let versions = st.keks.entry(id.clone()).or_default();
         if versions.contains_key(&version) {
-            return Err(EnvelopeError::InvalidHeader { field: "kek version", reason: "is already loaded" });
+            return Err(EnvelopeError::InvalidHeader {
+                field: "kek version",
+                reason: "is already loaded",
+            });
         }
         versions.insert(version, KeyMaterial::new(kek.bytes()));
         Ok(())
@@ -91,11 +100,21 @@ impl LocalKeyring {
     pub fn rotate(&self, id: &KekId, kek: Kek) -> Result<KeyRef> {
         let mut st = self.write();
         let versions = st.keks.entry(id.clone()).or_default();
-        let next = versions.keys().next_back().copied().unwrap_or(0).checked_add(1).ok_or(
-            EnvelopeError::InvalidHeader { field: "kek version", reason: "cannot exceed 4294967295" },
-        )?;
+        let next = versions
+            .keys()
+            .next_back()
+            .copied()
+            .unwrap_or(0)
+            .checked_add(1)
+            .ok_or(EnvelopeError::InvalidHeader {
+                field: "kek version",
+                reason: "cannot exceed 4294967295",
+            })?;
         versions.insert(next, KeyMaterial::new(kek.bytes()));
-        let r = KeyRef { kek: id.clone(), version: next };
+        let r = KeyRef {
+            kek: id.clone(),
+            version: next,
+        };
         st.primary = Some(r.clone());
         Ok(r)
     }
@@ -121,7 +140,10 @@ impl LocalKeyring {
     pub fn set_min_decryption_version(&self, id: &KekId, min: u32) -> Result<()> {
         let mut st = self.write();
         if !st.keks.contains_key(id) {
-            return Err(EnvelopeError::UnknownKek { kek: id.to_string(), version: min });
+            return Err(EnvelopeError::UnknownKek {
+                kek: id.to_string(),
+                version: min,
+            });
         }
         if let Some(p) = &st.primary
             && &p.kek == id
@@ -165,7 +187,10 @@ impl LocalKeyring {
             if l.is_empty() || l.starts_with('#') {
                 continue;
             }
-            let err = |reason: &str| EnvelopeError::KeyringSyntax { line, reason: reason.to_owned() };
+            let err = |reason: &str| EnvelopeError::KeyringSyntax {
+                line,
+                reason: reason.to_owned(),
+            };
             if !seen_magic {
                 if l != KEYRING_MAGIC {
                     return Err(err("the first line must be `palisade-keyring v1`"));
@@ -176,29 +201,49 @@ impl LocalKeyring {
             let words: Vec<&str> = l.split_whitespace().collect();
             let kr = |id: &str, v: &str| -> Result<KeyRef> {
                 let kek = KekId::new(id).map_err(|e| err(&e.to_string()))?;
-                let version = v.parse::<u32>().ok().filter(|v| *v > 0).ok_or_else(|| err("versions are integers from 1"))?;
+                let version = v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|v| *v > 0)
+                    .ok_or_else(|| err("versions are integers from 1"))?;
                 Ok(KeyRef { kek, version })
             };
             match words.as_slice() {
                 ["kek", id, v, hex] => {
                     let r = kr(id, v)?;
-                    let bytes = key_from_hex(hex).ok_or_else(|| err("a kek is exactly 64 hex digits"))?;
-                    ring.insert(&r.kek, r.version, Kek::from_bytes(*bytes)).map_err(|e| err(&e.to_string()))?;
+                    let bytes =
+                        key_from_hex(hex).ok_or_else(|| err("a kek is exactly 64 hex digits"))?;
+                    ring.insert(&r.kek, r.version, Kek::from_bytes(*bytes))
+                        .map_err(|e| err(&e.to_string()))?;
                 }
                 ["primary", id, v] => primary = Some((line, kr(id, v)?)),
                 ["min-decryption-version", id, v] => mins.push((line, kr(id, v)?)),
-                _ => return Err(err("expected `kek ID VERSION HEX`, `primary ID VERSION` or `min-decryption-version ID VERSION`")),
+                _ => {
+                    return Err(err(
+                        "expected `kek ID VERSION HEX`, `primary ID VERSION` or `min-decryption-version ID VERSION`",
+                    ));
+                }
             }
         }
         if !seen_magic {
-            return Err(EnvelopeError::KeyringSyntax { line: 1, reason: "empty keyring: start with `palisade-keyring v1`".into() });
+            return Err(EnvelopeError::KeyringSyntax {
+                line: 1,
+                reason: "empty keyring: start with `palisade-keyring v1`".into(),
+            });
         }
         if let Some((line, p)) = primary {
-            ring.set_primary(&p).map_err(|e| EnvelopeError::KeyringSyntax { line, reason: e.to_string() })?;
+            ring.set_primary(&p)
+                .map_err(|e| EnvelopeError::KeyringSyntax {
+                    line,
+                    reason: e.to_string(),
+                })?;
         }
         for (line, m) in mins {
             ring.set_min_decryption_version(&m.kek, m.version)
-                .map_err(|e| EnvelopeError::KeyringSyntax { line, reason: e.to_string() })?;
+                .map_err(|e| EnvelopeError::KeyringSyntax {
+                    line,
+                    reason: e.to_string(),
+                })?;
         }
         Ok(ring)
     }
@@ -218,18 +263,23 @@ impl LocalKeyring {
     /// # Errors
     /// [`EnvelopeError::KeyringEnv`] or [`EnvelopeError::KeyringSyntax`].
     pub fn from_env(var: &str) -> Result<Self> {
-        let text = Zeroizing::new(
-            std::env::var(var).map_err(|_| EnvelopeError::KeyringEnv { var: var.to_owned() })?,
-        );
+        let text = Zeroizing::new(std::env::var(var).map_err(|_| EnvelopeError::KeyringEnv {
+            var: var.to_owned(),
+        })?);
         Self::from_text(&text)
     }
 }
 
 impl State {
     fn check(&self, key_ref: &KeyRef) -> Result<&KeyMaterial> {
-        let m = self.keks.get(&key_ref.kek).and_then(|v| v.get(&key_ref.version)).ok_or_else(|| {
-            EnvelopeError::UnknownKek { kek: key_ref.kek.to_string(), version: key_ref.version }
-        })?;
+        let m = self
+            .keks
+            .get(&key_ref.kek)
+            .and_then(|v| v.get(&key_ref.version))
+            .ok_or_else(|| EnvelopeError::UnknownKek {
+                kek: key_ref.kek.to_string(),
+                version: key_ref.version,
+            })?;
         let min = self.min_decryption.get(&key_ref.kek).copied().unwrap_or(1);
         if key_ref.version < min {
             return Err(EnvelopeError::KeyVersionRetired {
@@ -247,8 +297,12 @@ fn wrap_context(key_ref: &KeyRef, scope: &Scope) -> ([u8; 1 + 64 + 4 + 34], usiz
     let mut buf = [0u8; 1 + 64 + 4 + 34];
     let id = key_ref.kek.as_str().as_bytes();
     let sb = scope.to_context_bytes();
-    let parts: [&[u8]; 4] =
-        [&[u8::try_from(id.len()).unwrap_or(0)], id, &key_ref.version.to_be_bytes(), sb.as_slice()];
+    let parts: [&[u8]; 4] = [
+        &[u8::try_from(id.len()).unwrap_or(0)],
+        id,
+        &key_ref.version.to_be_bytes(),
+        sb.as_slice(),
+    ];
     let mut n = 0;
     for p in parts {
         if let Some(dst) = buf.get_mut(n..n + p.len()) {
@@ -280,16 +334,23 @@ impl LocalKeyring {
         let tag = Cipher::new(&d.key).seal(
             &crate::backend::segment_nonce(0, true),
             &[],
-            out.get_mut(NONCE_LEN + COMMITMENT_LEN..).unwrap_or_default(),
+            out.get_mut(NONCE_LEN + COMMITMENT_LEN..)
+                .unwrap_or_default(),
         )?;
         out.extend_from_slice(&tag);
-        Ok(WrappedKey { key_ref, bytes: out })
+        Ok(WrappedKey {
+            key_ref,
+            bytes: out,
+        })
     }
 }
 
 impl KeyProvider for LocalKeyring {
     fn primary(&self) -> Result<KeyRef> {
-        self.read().primary.clone().ok_or(EnvelopeError::NoPrimaryKek)
+        self.read()
+            .primary
+            .clone()
+            .ok_or(EnvelopeError::NoPrimaryKek)
     }
 
     fn wrap(&self, key: &DataKey, scope: &Scope) -> Result<WrappedKey> {
@@ -308,9 +369,11 @@ impl KeyProvider for LocalKeyring {
         let (nonce, rest) = wrapped.split_at(NONCE_LEN);
         let (commitment, rest) = rest.split_at(COMMITMENT_LEN);
         let (ct, tag) = rest.split_at(KEY_LEN);
-        let (Ok(nonce), Ok(commitment), Ok(tag)) =
-            (<&[u8; NONCE_LEN]>::try_from(nonce), <&[u8; COMMITMENT_LEN]>::try_from(commitment), <&[u8; TAG_LEN]>::try_from(tag))
-        else {
+        let (Ok(nonce), Ok(commitment), Ok(tag)) = (
+            <&[u8; NONCE_LEN]>::try_from(nonce),
+            <&[u8; COMMITMENT_LEN]>::try_from(commitment),
+            <&[u8; TAG_LEN]>::try_from(tag),
+        ) else {
             return Err(FAIL);
         };
         let (ctx, n) = wrap_context(key_ref, scope);
@@ -321,7 +384,12 @@ impl KeyProvider for LocalKeyring {
         let mut key = Zeroizing::new([0u8; KEY_LEN]);
         key.copy_from_slice(ct);
         Cipher::new(&d.key)
-            .open(&crate::backend::segment_nonce(0, true), &[], key.as_mut_slice(), tag)
+            .open(
+                &crate::backend::segment_nonce(0, true),
+                &[],
+                key.as_mut_slice(),
+                tag,
+            )
             .map_err(|_| FAIL)?;
         Ok(DataKey::from_bytes(*key))
     }

@@ -65,15 +65,22 @@ mod worked_example;
 pub use async_envelope::AsyncEnvelope;
 pub use backend::{BACKEND, TAG_LEN};
 pub use cache::CacheLimits;
-pub use context::{CONTEXT_VERSION, EncryptionContext, MAX_CONTEXT_FIELDS, MAX_CONTEXT_KEY_LEN, MAX_CONTEXT_VALUE_LEN};
+pub use context::{
+    CONTEXT_VERSION, EncryptionContext, MAX_CONTEXT_FIELDS, MAX_CONTEXT_KEY_LEN,
+    MAX_CONTEXT_VALUE_LEN,
+};
 pub use derive::{COMMITMENT_LEN, NONCE_LEN};
 pub use envelope::{Envelope, Rewrap, SweepReport, key_ref};
 pub use error::{DecryptFailure, EnvelopeError, Result};
 pub use format::{
-    DEFAULT_SEGMENT_SIZE, FORMAT_VERSION, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, SUITE_AES256GCM_HKDF_COMMIT,
+    DEFAULT_SEGMENT_SIZE, FORMAT_VERSION, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE,
+    SUITE_AES256GCM_HKDF_COMMIT,
 };
 pub use keyring::{KEYRING_MAGIC, LOCAL_WRAPPED_LEN, LocalKeyring};
-pub use provider::{AsyncKeyProvider, KekId, KeyProvider, KeyRef, MAX_KEK_ID_LEN, MAX_WRAPPED_LEN, ProviderFuture, WrappedKey};
+pub use provider::{
+    AsyncKeyProvider, KekId, KeyProvider, KeyRef, MAX_KEK_ID_LEN, MAX_WRAPPED_LEN, ProviderFuture,
+    WrappedKey,
+};
 pub use scoped::ScopedEnvelope;
 pub use secret::{DataKey, KEY_LEN, Kek};
 pub use single::MAX_SINGLE_LEN;

@@ -25,7 +25,11 @@ impl KekId {
     /// [`EnvelopeError::InvalidKekId`] when empty, over 64 bytes, or with
     /// other characters.
     pub fn new(id: &str) -> Result<Self> {
-        if valid_kek_id(id) { Ok(Self(id.to_owned())) } else { Err(EnvelopeError::InvalidKekId { id: clip(id, 80) }) }
+        if valid_kek_id(id) {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(EnvelopeError::InvalidKekId { id: clip(id, 80) })
+        }
     }
 
     /// The id as text.
@@ -57,7 +61,9 @@ impl core::str::FromStr for KekId {
 pub(crate) fn valid_kek_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= MAX_KEK_ID_LEN
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// Which KEK, and which version of it, wrapped a data key.
@@ -158,7 +164,10 @@ pub trait AsyncKeyProvider: Send + Sync {
     ///
     /// # Errors
     /// Provider failures.
-    fn generate_data_key<'a>(&'a self, scope: &'a Scope) -> ProviderFuture<'a, (DataKey, WrappedKey)>;
+    fn generate_data_key<'a>(
+        &'a self,
+        scope: &'a Scope,
+    ) -> ProviderFuture<'a, (DataKey, WrappedKey)>;
 
     /// Wrap an existing data key under the primary KEK (used by rewrap).
     ///
@@ -179,8 +188,13 @@ pub trait AsyncKeyProvider: Send + Sync {
 }
 
 impl<P: KeyProvider> AsyncKeyProvider for P {
-    fn generate_data_key<'a>(&'a self, scope: &'a Scope) -> ProviderFuture<'a, (DataKey, WrappedKey)> {
-        Box::pin(std::future::ready(KeyProvider::generate_data_key(self, scope)))
+    fn generate_data_key<'a>(
+        &'a self,
+        scope: &'a Scope,
+    ) -> ProviderFuture<'a, (DataKey, WrappedKey)> {
+        Box::pin(std::future::ready(KeyProvider::generate_data_key(
+            self, scope,
+        )))
     }
 
     fn wrap<'a>(&'a self, key: &'a DataKey, scope: &'a Scope) -> ProviderFuture<'a, WrappedKey> {
@@ -193,6 +207,8 @@ impl<P: KeyProvider> AsyncKeyProvider for P {
         wrapped: &'a [u8],
         scope: &'a Scope,
     ) -> ProviderFuture<'a, DataKey> {
-        Box::pin(std::future::ready(KeyProvider::unwrap(self, key_ref, wrapped, scope)))
+        Box::pin(std::future::ready(KeyProvider::unwrap(
+            self, key_ref, wrapped, scope,
+        )))
     }
 }

@@ -36,13 +36,18 @@ pub struct ScopedEnvelope<P> {
 
 impl<P> Clone for ScopedEnvelope<P> {
     fn clone(&self) -> Self {
-        Self { env: self.env.clone(), scope: self.scope }
+        Self {
+            env: self.env.clone(),
+            scope: self.scope,
+        }
     }
 }
 
 impl<P> core::fmt::Debug for ScopedEnvelope<P> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ScopedEnvelope").field("scope", &self.scope).finish_non_exhaustive()
+        f.debug_struct("ScopedEnvelope")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
     }
 }
 
@@ -67,7 +72,10 @@ impl<P: KeyProvider> ScopedEnvelope<P> {
         if *ctx.scope() == self.scope {
             Ok(())
         } else {
-            Err(EnvelopeError::ScopeMismatch { expected: self.scope.to_string(), found: ctx.scope().to_string() })
+            Err(EnvelopeError::ScopeMismatch {
+                expected: self.scope.to_string(),
+                found: ctx.scope().to_string(),
+            })
         }
     }
 
@@ -84,7 +92,12 @@ impl<P: KeyProvider> ScopedEnvelope<P> {
     ///
     /// # Errors
     /// [`EnvelopeError::ScopeMismatch`], or as [`Envelope::seal`].
-    pub fn seal_cached(&self, ctx: &EncryptionContext, plaintext: &[u8], now: Timestamp) -> Result<Vec<u8>> {
+    pub fn seal_cached(
+        &self,
+        ctx: &EncryptionContext,
+        plaintext: &[u8],
+        now: Timestamp,
+    ) -> Result<Vec<u8>> {
         self.check(ctx)?;
         self.env.seal_cached(ctx, plaintext, now)
     }
@@ -102,7 +115,12 @@ impl<P: KeyProvider> ScopedEnvelope<P> {
     ///
     /// # Errors
     /// [`EnvelopeError::ScopeMismatch`], or as [`Envelope::open`].
-    pub fn open_cached(&self, ctx: &EncryptionContext, ciphertext: &[u8], now: Timestamp) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn open_cached(
+        &self,
+        ctx: &EncryptionContext,
+        ciphertext: &[u8],
+        now: Timestamp,
+    ) -> Result<Zeroizing<Vec<u8>>> {
         self.check(ctx)?;
         self.env.open_cached(ctx, ciphertext, now)
     }

@@ -22,7 +22,14 @@ pub(crate) fn write_header(
 ) -> Result<Derived> {
     let mut nonce = [0u8; NONCE_LEN];
     random(&mut nonce)?;
-    Ok(write_header_with_nonce(material, ctx, mode, segment_size, &nonce, out))
+    Ok(write_header_with_nonce(
+        material,
+        ctx,
+        mode,
+        segment_size,
+        &nonce,
+        out,
+    ))
 }
 
 pub(crate) fn write_header_with_nonce(
@@ -33,7 +40,10 @@ pub(crate) fn write_header_with_nonce(
     nonce: &[u8; NONCE_LEN],
     out: &mut Vec<u8>,
 ) -> Derived {
-    let d = material.keys.keys.derive(LABEL_MSG, nonce, ctx.canonical_bytes());
+    let d = material
+        .keys
+        .keys
+        .derive(LABEL_MSG, nonce, ctx.canonical_bytes());
     out.extend_from_slice(&[FORMAT_VERSION, SUITE_AES256GCM_HKDF_COMMIT, mode]);
     out.extend_from_slice(&material.key_section);
     out.extend_from_slice(nonce);
@@ -48,7 +58,11 @@ pub(crate) fn write_header_with_nonce(
 pub(crate) fn seal_body(d: &Derived, out: &mut Vec<u8>, body_start: usize) -> Result<()> {
     let (aad, n) = body_aad(MODE_SINGLE, 0);
     let body = out.get_mut(body_start..).unwrap_or_default();
-    let tag = Cipher::new(&d.key).seal(&segment_nonce(0, true), aad.get(..n).unwrap_or_default(), body)?;
+    let tag = Cipher::new(&d.key).seal(
+        &segment_nonce(0, true),
+        aad.get(..n).unwrap_or_default(),
+        body,
+    )?;
     out.extend_from_slice(&tag);
     Ok(())
 }
@@ -62,7 +76,9 @@ pub(crate) fn seal_to(
     out: &mut Vec<u8>,
 ) -> Result<()> {
     check_len(plaintext.len())?;
-    out.reserve(3 + material.key_section.len() + NONCE_LEN + COMMITMENT_LEN + plaintext.len() + TAG_LEN);
+    out.reserve(
+        3 + material.key_section.len() + NONCE_LEN + COMMITMENT_LEN + plaintext.len() + TAG_LEN,
+    );
     let d = match nonce {
         Some(n) => write_header_with_nonce(material, ctx, MODE_SINGLE, None, n, out),
         None => write_header(material, ctx, MODE_SINGLE, None, out)?,
@@ -73,9 +89,14 @@ pub(crate) fn seal_to(
 }
 
 /// Seal the plaintext held in `buf`, replacing it with the ciphertext.
-pub(crate) fn seal_in_place(material: &SealMaterial, ctx: &EncryptionContext, buf: &mut Vec<u8>) -> Result<()> {
+pub(crate) fn seal_in_place(
+    material: &SealMaterial,
+    ctx: &EncryptionContext,
+    buf: &mut Vec<u8>,
+) -> Result<()> {
     check_len(buf.len())?;
-    let mut header = Vec::with_capacity(3 + material.key_section.len() + NONCE_LEN + COMMITMENT_LEN);
+    let mut header =
+        Vec::with_capacity(3 + material.key_section.len() + NONCE_LEN + COMMITMENT_LEN);
     let d = write_header(material, ctx, MODE_SINGLE, None, &mut header)?;
     buf.reserve(header.len() + TAG_LEN);
     buf.splice(0..0, header.iter().copied());
@@ -84,7 +105,9 @@ pub(crate) fn seal_in_place(material: &SealMaterial, ctx: &EncryptionContext, bu
 
 pub(crate) fn check_len(len: usize) -> Result<()> {
     if u64::try_from(len).map_or(true, |l| l > MAX_SINGLE_LEN) {
-        return Err(EnvelopeError::TooLong { reason: "a single-shot plaintext is at most 2^36 - 32 bytes: use the stream API" });
+        return Err(EnvelopeError::TooLong {
+            reason: "a single-shot plaintext is at most 2^36 - 32 bytes: use the stream API",
+        });
     }
     Ok(())
 }
@@ -103,12 +126,24 @@ pub(crate) fn open_body<'b>(
     if !d.commitment_matches(commitment) {
         return Err(EnvelopeError::DecryptionFailed(DecryptFailure::Commitment));
     }
-    let body = buf.get_mut(body_start..).ok_or(EnvelopeError::Truncated { field: "tag" })?;
-    let ct_len = body.len().checked_sub(TAG_LEN).ok_or(EnvelopeError::Truncated { field: "tag" })?;
+    let body = buf
+        .get_mut(body_start..)
+        .ok_or(EnvelopeError::Truncated { field: "tag" })?;
+    let ct_len = body
+        .len()
+        .checked_sub(TAG_LEN)
+        .ok_or(EnvelopeError::Truncated { field: "tag" })?;
     let (ct, tag) = body.split_at_mut(ct_len);
-    let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| EnvelopeError::Truncated { field: "tag" })?;
+    let tag: [u8; TAG_LEN] = (&*tag)
+        .try_into()
+        .map_err(|_| EnvelopeError::Truncated { field: "tag" })?;
     let (aad, n) = body_aad(MODE_SINGLE, 0);
-    Cipher::new(&d.key).open(&segment_nonce(0, true), aad.get(..n).unwrap_or_default(), ct, &tag)?;
+    Cipher::new(&d.key).open(
+        &segment_nonce(0, true),
+        aad.get(..n).unwrap_or_default(),
+        ct,
+        &tag,
+    )?;
     Ok(ct)
 }
 
@@ -124,7 +159,11 @@ impl Parsed {
         if h.mode != MODE_SINGLE {
             return Err(EnvelopeError::WrongMode { found: h.mode });
         }
-        Ok(Self { nonce: *h.nonce, commitment: *h.commitment, body_start: h.body_start })
+        Ok(Self {
+            nonce: *h.nonce,
+            commitment: *h.commitment,
+            body_start: h.body_start,
+        })
     }
 }
 
@@ -132,7 +171,10 @@ impl Parsed {
 mod tests {
     #[test]
     fn over_long_plaintexts_are_refused() {
-        assert!(matches!(super::check_len(usize::MAX), Err(crate::EnvelopeError::TooLong { .. })));
+        assert!(matches!(
+            super::check_len(usize::MAX),
+            Err(crate::EnvelopeError::TooLong { .. })
+        ));
         assert!(super::check_len(1 << 20).is_ok());
     }
 }

@@ -11,7 +11,10 @@ use zeroize::Zeroizing;
 use crate::backend::{Cipher, TAG_LEN, segment_nonce};
 use crate::context::EncryptionContext;
 use crate::error::{DecryptFailure, EnvelopeError, Result};
-use crate::format::{DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, MODE_STREAM, body_aad, parse_header, read_header};
+use crate::format::{
+    DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, MODE_STREAM, body_aad, parse_header,
+    read_header,
+};
 use crate::provider::KeyProvider;
 use crate::{Envelope, single};
 
@@ -59,16 +62,24 @@ impl StreamSealer {
         if self.finished {
             return Err(EnvelopeError::StreamFinished);
         }
-        let ok = if last { segment.len() <= self.segment_size } else { segment.len() == self.segment_size };
+        let ok = if last {
+            segment.len() <= self.segment_size
+        } else {
+            segment.len() == self.segment_size
+        };
         if !ok {
             return Err(EnvelopeError::InvalidHeader {
                 field: "segment length",
                 reason: "non-final segments must be exactly the segment size",
             });
         }
-        let tag = self.cipher.seal(&segment_nonce(self.index, last), &self.aad, segment)?;
+        let tag = self
+            .cipher
+            .seal(&segment_nonce(self.index, last), &self.aad, segment)?;
         segment.extend_from_slice(&tag);
-        self.index = self.index.checked_add(1).ok_or(EnvelopeError::TooLong { reason: "more than 2^64 segments" })?;
+        self.index = self.index.checked_add(1).ok_or(EnvelopeError::TooLong {
+            reason: "more than 2^64 segments",
+        })?;
         self.finished = last;
         Ok(())
     }
@@ -98,16 +109,28 @@ impl StreamOpener {
     /// segment shorter than its tag.
     pub fn open_segment<'b>(&mut self, segment: &'b mut [u8], last: bool) -> Result<&'b mut [u8]> {
         if self.finished {
-            return Err(EnvelopeError::TrailingBytes { what: "final segment" });
+            return Err(EnvelopeError::TrailingBytes {
+                what: "final segment",
+            });
         }
-        let n = segment.len().checked_sub(TAG_LEN).ok_or(EnvelopeError::Truncated { field: "segment tag" })?;
+        let n = segment
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or(EnvelopeError::Truncated {
+                field: "segment tag",
+            })?;
         if n > self.segment_size || (!last && n != self.segment_size) {
             return Err(EnvelopeError::DecryptionFailed(DecryptFailure::Truncated));
         }
         let (ct, tag) = segment.split_at_mut(n);
-        let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| EnvelopeError::Truncated { field: "segment tag" })?;
-        self.cipher.open(&segment_nonce(self.index, last), &self.aad, ct, &tag)?;
-        self.index = self.index.checked_add(1).ok_or(EnvelopeError::TooLong { reason: "more than 2^64 segments" })?;
+        let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| EnvelopeError::Truncated {
+            field: "segment tag",
+        })?;
+        self.cipher
+            .open(&segment_nonce(self.index, last), &self.aad, ct, &tag)?;
+        self.index = self.index.checked_add(1).ok_or(EnvelopeError::TooLong {
+            reason: "more than 2^64 segments",
+        })?;
         self.finished = last;
         Ok(ct)
     }
@@ -126,10 +149,17 @@ impl<P: KeyProvider> Envelope<P> {
     /// # Errors
     /// [`EnvelopeError::InvalidHeader`] for a segment size out of range;
     /// provider and random failures.
-    pub fn stream_sealer(&self, ctx: &EncryptionContext, segment_size: Option<u32>) -> Result<StreamSealer> {
+    pub fn stream_sealer(
+        &self,
+        ctx: &EncryptionContext,
+        segment_size: Option<u32>,
+    ) -> Result<StreamSealer> {
         let s = segment_size.unwrap_or(DEFAULT_SEGMENT_SIZE);
         if !(MIN_SEGMENT_SIZE..=MAX_SEGMENT_SIZE).contains(&s) {
-            return Err(EnvelopeError::InvalidHeader { field: "segment size", reason: "must be 16 to 16777216" });
+            return Err(EnvelopeError::InvalidHeader {
+                field: "segment size",
+                reason: "must be 16 to 16777216",
+            });
         }
         let m = self.fresh_material(ctx.scope())?;
         let mut header = Vec::new();
@@ -153,13 +183,19 @@ impl<P: KeyProvider> Envelope<P> {
     /// Header format errors, [`EnvelopeError::WrongMode`] for a single-shot
     /// ciphertext, provider errors, and [`EnvelopeError::DecryptionFailed`]
     /// when the key commitment does not match `ctx`.
-    pub fn stream_opener(&self, ctx: &EncryptionContext, header: &[u8]) -> Result<(StreamOpener, usize)> {
+    pub fn stream_opener(
+        &self,
+        ctx: &EncryptionContext,
+        header: &[u8],
+    ) -> Result<(StreamOpener, usize)> {
         let h = parse_header(header)?;
         if h.mode != MODE_STREAM {
             return Err(EnvelopeError::WrongMode { found: h.mode });
         }
         let m = self.open_material(ctx.scope(), &h, header, None)?;
-        let d = m.keys.derive(crate::derive::LABEL_MSG, h.nonce, ctx.canonical_bytes());
+        let d = m
+            .keys
+            .derive(crate::derive::LABEL_MSG, h.nonce, ctx.canonical_bytes());
         if !d.commitment_matches(h.commitment) {
             return Err(EnvelopeError::DecryptionFailed(DecryptFailure::Commitment));
         }
@@ -180,10 +216,20 @@ impl<P: KeyProvider> Envelope<P> {
     ///
     /// # Errors
     /// As [`Envelope::stream_sealer`].
-    pub fn encrypt_writer<W: Write>(&self, ctx: &EncryptionContext, inner: W, segment_size: Option<u32>) -> Result<EncryptWriter<W>> {
+    pub fn encrypt_writer<W: Write>(
+        &self,
+        ctx: &EncryptionContext,
+        inner: W,
+        segment_size: Option<u32>,
+    ) -> Result<EncryptWriter<W>> {
         let sealer = self.stream_sealer(ctx, segment_size)?;
         let buf = Zeroizing::new(Vec::with_capacity(sealer.segment_size + TAG_LEN));
-        Ok(EncryptWriter { sealer, inner, buf, header_written: false })
+        Ok(EncryptWriter {
+            sealer,
+            inner,
+            buf,
+            header_written: false,
+        })
     }
 
     /// Decrypt a stream read from `inner`. The header is read now; reads
@@ -191,11 +237,22 @@ impl<P: KeyProvider> Envelope<P> {
     ///
     /// # Errors
     /// As [`Envelope::stream_opener`], and [`EnvelopeError::Io`].
-    pub fn decrypt_reader<R: Read>(&self, ctx: &EncryptionContext, mut inner: R) -> Result<DecryptReader<R>> {
+    pub fn decrypt_reader<R: Read>(
+        &self,
+        ctx: &EncryptionContext,
+        mut inner: R,
+    ) -> Result<DecryptReader<R>> {
         let header = read_header(&mut inner)?;
         let (opener, _) = self.stream_opener(ctx, &header)?;
         let buf = Zeroizing::new(Vec::with_capacity(opener.encrypted_segment_size() + 1));
-        Ok(DecryptReader { opener, inner, buf, pos: 0, end: 0, failed: false })
+        Ok(DecryptReader {
+            opener,
+            inner,
+            buf,
+            pos: 0,
+            end: 0,
+            failed: false,
+        })
     }
 }
 
@@ -217,7 +274,9 @@ impl<W: Write> EncryptWriter<W> {
     }
 
     fn flush_segment(&mut self, last: bool) -> io::Result<()> {
-        self.sealer.seal_segment(&mut self.buf, last).map_err(EnvelopeError::io)?;
+        self.sealer
+            .seal_segment(&mut self.buf, last)
+            .map_err(EnvelopeError::io)?;
         self.inner.write_all(&self.buf)?;
         self.buf.clear();
         Ok(())
@@ -370,12 +429,16 @@ impl core::fmt::Debug for StreamOpener {
 
 impl<W: Write> core::fmt::Debug for EncryptWriter<W> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("EncryptWriter").field("sealer", &self.sealer).finish_non_exhaustive()
+        f.debug_struct("EncryptWriter")
+            .field("sealer", &self.sealer)
+            .finish_non_exhaustive()
     }
 }
 
 impl<R: Read> core::fmt::Debug for DecryptReader<R> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("DecryptReader").field("opener", &self.opener).finish_non_exhaustive()
+        f.debug_struct("DecryptReader")
+            .field("opener", &self.opener)
+            .finish_non_exhaustive()
     }
 }

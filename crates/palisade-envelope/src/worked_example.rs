@@ -38,7 +38,14 @@ fn worked_example_matches_the_doc() {
     let wrapped = ring.wrap_with_nonce(&dk, ctx.scope(), &seq(0x40)).unwrap();
     let material: SealMaterial = material_from(&dk, &wrapped).unwrap();
     let mut out = Vec::new();
-    single::seal_to(&material, &ctx, b"sk-test-0123456789", Some(&seq(0x60)), &mut out).unwrap();
+    single::seal_to(
+        &material,
+        &ctx,
+        b"sk-test-0123456789",
+        Some(&seq(0x60)),
+        &mut out,
+    )
+    .unwrap();
 
     // Intermediate values quoted in the doc.
     let (kek_prk, _) = Hkdf::<Sha256>::extract(Some(PRK_SALT), &seq::<32>(0x00));

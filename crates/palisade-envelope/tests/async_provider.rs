@@ -1,6 +1,7 @@
 //! An async provider (shaped like a remote KMS adapter) through AsyncEnvelope,
 //! interoperating byte for byte with the sync Envelope.
 
+#[cfg(test)]
 mod common;
 
 use std::future::Future;
@@ -10,8 +11,8 @@ use std::task::{Context, Poll};
 
 use common::{block_on, ctx, tenant};
 use palisade_envelope::{
-    AsyncEnvelope, AsyncKeyProvider, DataKey, Envelope, Kek, KeyProvider, KeyRef, LocalKeyring, ProviderFuture,
-    Rewrap, WrappedKey,
+    AsyncEnvelope, AsyncKeyProvider, DataKey, Envelope, Kek, KeyProvider, KeyRef, LocalKeyring,
+    ProviderFuture, Rewrap, WrappedKey,
 };
 use palisade_tenancy::Scope;
 
@@ -33,7 +34,10 @@ impl Future for YieldOnce {
 struct FakeKms(Arc<LocalKeyring>);
 
 impl AsyncKeyProvider for FakeKms {
-    fn generate_data_key<'a>(&'a self, scope: &'a Scope) -> ProviderFuture<'a, (DataKey, WrappedKey)> {
+    fn generate_data_key<'a>(
+        &'a self,
+        scope: &'a Scope,
+    ) -> ProviderFuture<'a, (DataKey, WrappedKey)> {
         Box::pin(async move {
             YieldOnce(false).await;
             KeyProvider::generate_data_key(&*self.0, scope)
@@ -45,7 +49,12 @@ impl AsyncKeyProvider for FakeKms {
             KeyProvider::wrap(&*self.0, key, scope)
         })
     }
-    fn unwrap<'a>(&'a self, r: &'a KeyRef, w: &'a [u8], scope: &'a Scope) -> ProviderFuture<'a, DataKey> {
+    fn unwrap<'a>(
+        &'a self,
+        r: &'a KeyRef,
+        w: &'a [u8],
+        scope: &'a Scope,
+    ) -> ProviderFuture<'a, DataKey> {
         Box::pin(async move {
             YieldOnce(false).await;
             KeyProvider::unwrap(&*self.0, r, w, scope)
@@ -67,6 +76,7 @@ impl KeyProvider for Shared {
 }
 
 #[test]
+#[cfg(test)]
 fn async_and_sync_envelopes_interoperate() {
     let ring = Arc::new(LocalKeyring::with_primary("kms", Kek::generate().unwrap()).unwrap());
     let aenv = AsyncEnvelope::new(FakeKms(Arc::clone(&ring)));
@@ -82,14 +92,24 @@ fn async_and_sync_envelopes_interoperate() {
     assert_eq!(&block_on(aenv.open(&c, &ct2)).unwrap()[..], b"from sync");
     assert!(block_on(aenv.open(&ctx(tenant(2), "1"), &ct2)).is_err());
 
-    assert_eq!(block_on(aenv.rewrap(&c, &ct)).unwrap(), Rewrap::AlreadyPrimary);
-    ring.rotate(&palisade_envelope::KekId::new("kms").unwrap(), Kek::generate().unwrap()).unwrap();
-    let Rewrap::Rewrapped(moved) = block_on(aenv.rewrap(&c, &ct)).unwrap() else { panic!() };
+    assert_eq!(
+        block_on(aenv.rewrap(&c, &ct)).unwrap(),
+        Rewrap::AlreadyPrimary
+    );
+    ring.rotate(
+        &palisade_envelope::KekId::new("kms").unwrap(),
+        Kek::generate().unwrap(),
+    )
+    .unwrap();
+    let Rewrap::Rewrapped(moved) = block_on(aenv.rewrap(&c, &ct)).unwrap() else {
+        panic!()
+    };
     assert_eq!(palisade_envelope::key_ref(&moved).unwrap().version, 2);
     assert_eq!(&senv.open(&c, &moved).unwrap()[..], b"from async");
 
     // Blanket impl: any sync provider is also async.
-    let blanket = AsyncEnvelope::new(LocalKeyring::with_primary("x", Kek::generate().unwrap()).unwrap());
+    let blanket =
+        AsyncEnvelope::new(LocalKeyring::with_primary("x", Kek::generate().unwrap()).unwrap());
     let ct = block_on(blanket.seal(&c, b"b")).unwrap();
     assert_eq!(&block_on(blanket.open(&c, &ct)).unwrap()[..], b"b");
 }

@@ -1,6 +1,7 @@
 //! The data-key cache never uses a data key past its age, message or byte
 //! limits, and never shares one across tenants.
 
+#[cfg(test)]
 mod common;
 
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use palisade_tenancy::Timestamp;
 use proptest::prelude::*;
 
 /// The wrapped-key bytes identify the data key (fresh random wrap per key).
+#[cfg(test)]
 fn data_key_id(ct: &[u8]) -> Vec<u8> {
     let id_len = usize::from(ct[3]);
     let wlen_at = 4 + id_len + 4;
@@ -54,23 +56,34 @@ proptest! {
 }
 
 #[test]
+#[cfg(test)]
 fn cache_saves_provider_calls_within_limits() {
     let env = Envelope::with_cache(ring(), CacheLimits::default());
     let now = Timestamp::from_unix_seconds(5);
     let c = ctx(tenant(1), "a");
     let a = env.seal_cached(&c, b"x", now).unwrap();
     let b = env.seal_cached(&ctx(tenant(1), "b"), b"y", now).unwrap();
-    assert_eq!(data_key_id(&a), data_key_id(&b), "same tenant reuses the data key");
+    assert_eq!(
+        data_key_id(&a),
+        data_key_id(&b),
+        "same tenant reuses the data key"
+    );
     let other = env.seal_cached(&ctx(tenant(2), "a"), b"x", now).unwrap();
     assert_ne!(data_key_id(&a), data_key_id(&other), "tenants never share");
     // Uncached seal always makes a fresh key; a clock that goes backwards expires.
     assert_ne!(data_key_id(&env.seal(&c, b"x").unwrap()), data_key_id(&a));
-    let back = env.seal_cached(&c, b"x", Timestamp::from_unix_seconds(4)).unwrap();
+    let back = env
+        .seal_cached(&c, b"x", Timestamp::from_unix_seconds(4))
+        .unwrap();
     assert_ne!(data_key_id(&back), data_key_id(&a));
     // Rotation takes effect for the next cached seal.
     let id = palisade_envelope::key_ref(&a).unwrap().kek;
-    env.provider().rotate(&id, palisade_envelope::Kek::generate().unwrap()).unwrap();
-    let after = env.seal_cached(&c, b"x", Timestamp::from_unix_seconds(6)).unwrap();
+    env.provider()
+        .rotate(&id, palisade_envelope::Kek::generate().unwrap())
+        .unwrap();
+    let after = env
+        .seal_cached(&c, b"x", Timestamp::from_unix_seconds(6))
+        .unwrap();
     assert_eq!(palisade_envelope::key_ref(&after).unwrap().version, 2);
     env.clear_cache();
     assert_eq!(&env.open_cached(&c, &a, now).unwrap()[..], b"x");

@@ -1,5 +1,6 @@
 //! Keyring text, file and environment loading.
 
+#[cfg(test)]
 mod common;
 
 use common::{ctx, tenant};
@@ -8,6 +9,7 @@ use palisade_envelope::{Envelope, EnvelopeError, Kek, KekId, KeyProvider, key_re
 const K1: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 const K2: &str = "202122232425262728292A2B2C2D2E2F303132333435363738393a3b3c3d3e3f";
 
+#[cfg(test)]
 fn text() -> String {
     format!(
         "# provider keys\npalisade-keyring v1\nkek provider-keys 1 {K1}\nkek provider-keys 2 {K2}\n\
@@ -16,13 +18,16 @@ fn text() -> String {
 }
 
 #[test]
+#[cfg(test)]
 fn text_file_and_semicolons_load_the_same_keys() {
     let a = Envelope::new(palisade_envelope::LocalKeyring::from_text(&text()).unwrap());
     let path = std::env::temp_dir().join(format!("palisade-keyring-{}.txt", std::process::id()));
     std::fs::write(&path, text()).unwrap();
     let b = Envelope::new(palisade_envelope::LocalKeyring::from_file(&path).unwrap());
     std::fs::remove_file(&path).unwrap();
-    let c = Envelope::new(palisade_envelope::LocalKeyring::from_text(&text().replace('\n', ";")).unwrap());
+    let c = Envelope::new(
+        palisade_envelope::LocalKeyring::from_text(&text().replace('\n', ";")).unwrap(),
+    );
     let cx = ctx(tenant(1), "1");
     let ct = a.seal(&cx, b"k").unwrap();
     assert_eq!(key_ref(&ct).unwrap().version, 2);
@@ -32,19 +37,32 @@ fn text_file_and_semicolons_load_the_same_keys() {
     assert_eq!(a.provider().min_decryption_version(&id), 1);
     // Debug never shows key material.
     let dbg = format!("{:?}", a.provider());
-    assert!(!dbg.contains("000102") && dbg.contains("provider-keys"), "{dbg}");
+    assert!(
+        !dbg.contains("000102") && dbg.contains("provider-keys"),
+        "{dbg}"
+    );
     assert_eq!(format!("{:?}", Kek::generate().unwrap()), "Kek(<redacted>)");
-    assert_eq!(Kek::from_bytes([0xab; 32]).to_hex().as_str(), "ab".repeat(32));
+    assert_eq!(
+        Kek::from_bytes([0xab; 32]).to_hex().as_str(),
+        "ab".repeat(32)
+    );
 }
 
 #[test]
+#[cfg(test)]
 fn bad_keyrings_name_the_line() {
     let cases = [
         (format!("palisade-keyring v1\nkek a 1 {}", &K1[..62]), 2),
         ("palisade-keyring v1\nkek a 0 00".to_owned(), 2),
         ("palisade-keyring v1\nprimary a 1".to_owned(), 2),
-        (format!("palisade-keyring v1\nkek a 1 {K1}\nkek a 1 {K2}"), 3),
-        (format!("palisade-keyring v1\nkek a 1 {K1}\nprimary a 1\nmin-decryption-version a 2"), 4),
+        (
+            format!("palisade-keyring v1\nkek a 1 {K1}\nkek a 1 {K2}"),
+            3,
+        ),
+        (
+            format!("palisade-keyring v1\nkek a 1 {K1}\nprimary a 1\nmin-decryption-version a 2"),
+            4,
+        ),
         ("palisade-keyring v1\nfrobnicate".to_owned(), 2),
         ("palisade-keyring v2".to_owned(), 1),
         ("".to_owned(), 1),
@@ -59,6 +77,7 @@ fn bad_keyrings_name_the_line() {
 }
 
 #[test]
+#[cfg(test)]
 fn from_env_in_a_child_process() {
     // Tests may not set variables in their own process (no unsafe code), so
     // rerun this test binary with the variable set.
@@ -73,6 +92,10 @@ fn from_env_in_a_child_process() {
         .env("PALISADE_TEST_EXPECT", "provider-keys:v2")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
 }

@@ -1,27 +1,35 @@
 //! Round trips, tamper detection and context binding of single-shot envelopes.
 
+#[cfg(test)]
 mod common;
 
 use common::{ctx, env, project, tenant};
 use palisade_envelope::{
-    CacheLimits, DecryptFailure, EncryptionContext, Envelope, EnvelopeError, Kek, KeyProvider, LocalKeyring, Rewrap,
-    key_ref,
+    CacheLimits, DecryptFailure, EncryptionContext, Envelope, EnvelopeError, Kek, KeyProvider,
+    LocalKeyring, Rewrap, key_ref,
 };
 use palisade_tenancy::Timestamp;
 use proptest::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 
+#[cfg(test)]
 fn arb_ctx() -> impl Strategy<Value = EncryptionContext> {
     (
         any::<[u8; 16]>(),
         proptest::option::of(any::<[u8; 16]>()),
-        proptest::collection::btree_map("[a-z0-9_.:-]{1,12}", proptest::collection::vec(any::<u8>(), 0..40), 0..5),
+        proptest::collection::btree_map(
+            "[a-z0-9_.:-]{1,12}",
+            proptest::collection::vec(any::<u8>(), 0..40),
+            0..5,
+        ),
     )
         .prop_map(|(t, p, fields)| {
             let t = palisade_tenancy::TenantId::from_bytes(t);
             let scope = match p {
                 None => palisade_tenancy::Scope::tenant(t),
-                Some(p) => palisade_tenancy::Scope::project(t, palisade_tenancy::ProjectId::from_bytes(p)),
+                Some(p) => {
+                    palisade_tenancy::Scope::project(t, palisade_tenancy::ProjectId::from_bytes(p))
+                }
             };
             let mut c = EncryptionContext::new(scope);
             for (k, v) in fields {
@@ -81,20 +89,37 @@ proptest! {
 }
 
 #[test]
+#[cfg(test)]
 fn other_tenant_project_and_record_fail() {
     let env = env();
     let c = ctx(project(1, 1), "42");
     let ct = env.seal(&c, b"secret").unwrap();
-    for other in [ctx(project(1, 2), "42"), ctx(tenant(1), "42"), ctx(project(2, 1), "42"), ctx(project(1, 1), "43")] {
+    for other in [
+        ctx(project(1, 2), "42"),
+        ctx(tenant(1), "42"),
+        ctx(project(2, 1), "42"),
+        ctx(project(1, 1), "43"),
+    ] {
         let e = env.open(&other, &ct).unwrap_err();
         assert!(matches!(e, EnvelopeError::DecryptionFailed(_)), "{e}");
     }
     // Another tenant fails already at the key unwrap; another record at the commitment.
-    assert_eq!(env.open(&ctx(project(2, 1), "42"), &ct).unwrap_err().failure_detail(), Some(DecryptFailure::Unwrap));
-    assert_eq!(env.open(&ctx(project(1, 1), "43"), &ct).unwrap_err().failure_detail(), Some(DecryptFailure::Commitment));
+    assert_eq!(
+        env.open(&ctx(project(2, 1), "42"), &ct)
+            .unwrap_err()
+            .failure_detail(),
+        Some(DecryptFailure::Unwrap)
+    );
+    assert_eq!(
+        env.open(&ctx(project(1, 1), "43"), &ct)
+            .unwrap_err()
+            .failure_detail(),
+        Some(DecryptFailure::Commitment)
+    );
 }
 
 #[test]
+#[cfg(test)]
 fn a_different_data_key_fails_commitment() {
     // Same KEK, same context: swapping in another message's key section must
     // fail the commitment before any decryption.
@@ -110,6 +135,7 @@ fn a_different_data_key_fails_commitment() {
 }
 
 #[test]
+#[cfg(test)]
 fn secrets_and_scoped_handle() {
     let env = env();
     let h = env.for_scope(tenant(3));
@@ -117,27 +143,48 @@ fn secrets_and_scoped_handle() {
     let ct = h.seal_secret(&c, &SecretString::from("sk-abc")).unwrap();
     assert_eq!(h.open_secret(&c, &ct).unwrap().expose_secret(), "sk-abc");
     let foreign = ctx(tenant(4), "x");
-    assert!(matches!(h.seal(&foreign, b"x"), Err(EnvelopeError::ScopeMismatch { .. })));
-    assert!(matches!(h.open(&foreign, &ct), Err(EnvelopeError::ScopeMismatch { .. })));
+    assert!(matches!(
+        h.seal(&foreign, b"x"),
+        Err(EnvelopeError::ScopeMismatch { .. })
+    ));
+    assert!(matches!(
+        h.open(&foreign, &ct),
+        Err(EnvelopeError::ScopeMismatch { .. })
+    ));
     // The handle is Send + Sync and clones cheaply.
     fn assert_send_sync<T: Send + Sync + Clone>(_: &T) {}
     assert_send_sync(&h);
     let h2 = h.clone();
-    std::thread::spawn(move || h2.seal(&h2.context(), b"x").unwrap()).join().unwrap();
+    std::thread::spawn(move || h2.seal(&h2.context(), b"x").unwrap())
+        .join()
+        .unwrap();
 }
 
 #[test]
+#[cfg(test)]
 fn retired_versions_fail_clearly_and_sweep_moves_everything() {
     let env = env();
     let contexts: Vec<_> = (0..5).map(|i| ctx(tenant(i), &i.to_string())).collect();
-    let mut cts: Vec<Vec<u8>> = contexts.iter().map(|c| env.seal(c, b"payload").unwrap()).collect();
+    let mut cts: Vec<Vec<u8>> = contexts
+        .iter()
+        .map(|c| env.seal(c, b"payload").unwrap())
+        .collect();
     cts.push(b"garbage".to_vec());
     let id = key_ref(&cts[0]).unwrap().kek;
-    env.provider().rotate(&id, Kek::generate().unwrap()).unwrap();
+    env.provider()
+        .rotate(&id, Kek::generate().unwrap())
+        .unwrap();
     let bad_ctx = ctx(tenant(9), "9");
-    let mut items: Vec<(&EncryptionContext, &mut Vec<u8>)> = contexts.iter().chain([&bad_ctx]).zip(cts.iter_mut()).collect();
+    let mut items: Vec<(&EncryptionContext, &mut Vec<u8>)> = contexts
+        .iter()
+        .chain([&bad_ctx])
+        .zip(cts.iter_mut())
+        .collect();
     let report = env.sweep(items.iter_mut().map(|(c, v)| (*c, &mut **v)));
-    assert_eq!((report.rewrapped, report.unchanged, report.failed.len()), (5, 0, 1));
+    assert_eq!(
+        (report.rewrapped, report.unchanged, report.failed.len()),
+        (5, 0, 1)
+    );
     assert_eq!(report.failed[0].0, 5);
     env.provider().set_min_decryption_version(&id, 2).unwrap();
     for (c, ct) in contexts.iter().zip(&cts) {
@@ -151,10 +198,21 @@ fn retired_versions_fail_clearly_and_sweep_moves_everything() {
         e.provider().set_min_decryption_version(&id, 2).unwrap();
         e.open(&contexts[0], &ct).unwrap_err()
     };
-    assert!(matches!(old, EnvelopeError::KeyVersionRetired { version: 1, min: 2, .. }), "{old}");
+    assert!(
+        matches!(
+            old,
+            EnvelopeError::KeyVersionRetired {
+                version: 1,
+                min: 2,
+                ..
+            }
+        ),
+        "{old}"
+    );
 }
 
 #[test]
+#[cfg(test)]
 fn cached_keys_respect_retirement() {
     let env = Envelope::with_cache(common::ring(), CacheLimits::default());
     let now = Timestamp::from_unix_seconds(1_000);
@@ -162,8 +220,13 @@ fn cached_keys_respect_retirement() {
     let ct = env.seal_cached(&c, b"x", now).unwrap();
     assert_eq!(&env.open_cached(&c, &ct, now).unwrap()[..], b"x");
     let id = key_ref(&ct).unwrap().kek;
-    env.provider().rotate(&id, Kek::generate().unwrap()).unwrap();
+    env.provider()
+        .rotate(&id, Kek::generate().unwrap())
+        .unwrap();
     env.provider().set_min_decryption_version(&id, 2).unwrap();
-    assert!(matches!(env.open_cached(&c, &ct, now), Err(EnvelopeError::KeyVersionRetired { .. })));
+    assert!(matches!(
+        env.open_cached(&c, &ct, now),
+        Err(EnvelopeError::KeyVersionRetired { .. })
+    ));
     assert_eq!(env.provider().primary().unwrap().version, 2);
 }

@@ -1,6 +1,7 @@
 //! STREAM segments: round trips at every boundary; truncation, reordering,
 //! duplication and appended data are detected; Read/Write adapters.
 
+#[cfg(test)]
 mod common;
 
 use std::io::{Read, Write};
@@ -9,7 +10,14 @@ use common::{ctx, env, tenant};
 use palisade_envelope::{EnvelopeError, Rewrap, TAG_LEN, key_ref};
 use proptest::prelude::*;
 
-fn seal_stream(pt: &[u8], seg: u32) -> (palisade_envelope::Envelope<palisade_envelope::LocalKeyring>, Vec<u8>) {
+#[cfg(test)]
+fn seal_stream(
+    pt: &[u8],
+    seg: u32,
+) -> (
+    palisade_envelope::Envelope<palisade_envelope::LocalKeyring>,
+    Vec<u8>,
+) {
     let env = env();
     let c = ctx(tenant(1), "doc");
     let mut w = env.encrypt_writer(&c, Vec::new(), Some(seg)).unwrap();
@@ -20,7 +28,11 @@ fn seal_stream(pt: &[u8], seg: u32) -> (palisade_envelope::Envelope<palisade_env
     (env.clone(), w.finish().unwrap())
 }
 
-fn open_stream(env: &palisade_envelope::Envelope<palisade_envelope::LocalKeyring>, ct: &[u8]) -> std::io::Result<Vec<u8>> {
+#[cfg(test)]
+fn open_stream(
+    env: &palisade_envelope::Envelope<palisade_envelope::LocalKeyring>,
+    ct: &[u8],
+) -> std::io::Result<Vec<u8>> {
     let c = ctx(tenant(1), "doc");
     let mut r = env.decrypt_reader(&c, ct).map_err(std::io::Error::other)?;
     let mut out = Vec::new();
@@ -65,6 +77,7 @@ proptest! {
 }
 
 #[test]
+#[cfg(test)]
 fn reordered_and_duplicated_segments_fail() {
     let seg = 32usize;
     let pt: Vec<u8> = (0..(seg * 3 + 5)).map(|i| i as u8).collect();
@@ -89,6 +102,7 @@ fn reordered_and_duplicated_segments_fail() {
 }
 
 #[test]
+#[cfg(test)]
 fn no_plaintext_before_authentication() {
     let seg = 64usize;
     let pt = vec![0x41u8; seg * 2];
@@ -106,20 +120,34 @@ fn no_plaintext_before_authentication() {
 }
 
 #[test]
+#[cfg(test)]
 fn chunk_api_and_rewrap_of_a_stream() {
     let env = env();
     let c = ctx(tenant(2), "big");
     let mut sealer = env.stream_sealer(&c, Some(16)).unwrap();
     let mut out = sealer.header().to_vec();
-    for (i, chunk) in [b"0123456789abcdef", b"fedcba9876543210"].iter().enumerate() {
+    for (i, chunk) in [b"0123456789abcdef", b"fedcba9876543210"]
+        .iter()
+        .enumerate()
+    {
         let mut seg = chunk.to_vec();
         sealer.seal_segment(&mut seg, i == 1).unwrap();
         out.extend_from_slice(&seg);
     }
-    assert!(matches!(sealer.seal_segment(&mut vec![], true), Err(EnvelopeError::StreamFinished)));
+    assert!(matches!(
+        sealer.seal_segment(&mut vec![], true),
+        Err(EnvelopeError::StreamFinished)
+    ));
     // Rewrap the whole stream's header after a rotation.
-    env.provider().rotate(&key_ref(&out).unwrap().kek, palisade_envelope::Kek::generate().unwrap()).unwrap();
-    let Rewrap::Rewrapped(out) = env.rewrap(&c, &out).unwrap() else { panic!() };
+    env.provider()
+        .rotate(
+            &key_ref(&out).unwrap().kek,
+            palisade_envelope::Kek::generate().unwrap(),
+        )
+        .unwrap();
+    let Rewrap::Rewrapped(out) = env.rewrap(&c, &out).unwrap() else {
+        panic!()
+    };
     let (mut opener, hl) = env.stream_opener(&c, &out).unwrap();
     let mut body = out[hl..].to_vec();
     let (a, b) = body.split_at_mut(16 + TAG_LEN);
@@ -127,13 +155,23 @@ fn chunk_api_and_rewrap_of_a_stream() {
     assert_eq!(opener.open_segment(b, true).unwrap(), b"fedcba9876543210");
     assert!(opener.is_finished());
     // A stream given to `open`, or a single-shot ciphertext to the stream API: typed errors.
-    assert!(matches!(env.open(&c, &out), Err(EnvelopeError::WrongMode { found: 2 })));
+    assert!(matches!(
+        env.open(&c, &out),
+        Err(EnvelopeError::WrongMode { found: 2 })
+    ));
     let single = env.seal(&c, b"x").unwrap();
-    assert!(matches!(env.stream_opener(&c, &single), Err(EnvelopeError::WrongMode { found: 1 })));
-    assert!(matches!(env.stream_sealer(&c, Some(8)), Err(EnvelopeError::InvalidHeader { .. })));
+    assert!(matches!(
+        env.stream_opener(&c, &single),
+        Err(EnvelopeError::WrongMode { found: 1 })
+    ));
+    assert!(matches!(
+        env.stream_sealer(&c, Some(8)),
+        Err(EnvelopeError::InvalidHeader { .. })
+    ));
 }
 
 #[test]
+#[cfg(test)]
 fn dropped_writer_leaves_an_unopenable_stream() {
     let env = env();
     let c = ctx(tenant(1), "doc");

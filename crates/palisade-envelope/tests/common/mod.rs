@@ -19,11 +19,18 @@ pub(crate) fn tenant(n: u8) -> Scope {
 }
 
 pub(crate) fn project(n: u8, p: u8) -> Scope {
-    Scope::project(TenantId::from_bytes([n; 16]), ProjectId::from_bytes([p; 16]))
+    Scope::project(
+        TenantId::from_bytes([n; 16]),
+        ProjectId::from_bytes([p; 16]),
+    )
 }
 
 pub(crate) fn ctx(scope: Scope, record: &str) -> EncryptionContext {
-    EncryptionContext::new(scope).with("table", "docs").unwrap().with("record", record).unwrap()
+    EncryptionContext::new(scope)
+        .with("table", "docs")
+        .unwrap()
+        .with("record", record)
+        .unwrap()
 }
 
 /// Minimal executor: polls with a no-op waker until ready (the futures under
