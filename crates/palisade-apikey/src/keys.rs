@@ -191,7 +191,7 @@ impl<S: KeyStore> ApiKeys<S> {
             .is_some_and(|v| v != self.peppers.current_version());
         let verified = self.finish(entry, ctx, needs_rehash)?;
         if needs_rehash && self.rehash_on_verify {
-            self.rehash(verified.key_id(), &msg);
+            self.rehash(verified.key_id(), verified.scope(), &msg);
         }
         Ok(verified)
     }
@@ -232,13 +232,14 @@ impl<S: KeyStore> ApiKeys<S> {
 
     /// Rewrite an HMAC hash under the current pepper (best effort: a failure
     /// leaves the old, still valid hash in place).
-    fn rehash(&self, id: &KeyId, msg: &Message<'_>) {
+    fn rehash(&self, id: &KeyId, scope: &Scope, msg: &Message<'_>) {
         let Ok(new_hash) = KeyHash::hmac(&self.peppers, msg) else {
             return;
         };
         let current = self.peppers.current_version();
         let _ignored = self.store.update(id, &mut |r| {
-            if r.hash.pepper_version().is_some_and(|v| v != current) {
+            // Only if the record still has the scope the MAC was made over.
+            if r.scope == *scope && r.hash.pepper_version().is_some_and(|v| v != current) {
                 r.hash = new_hash.clone();
             }
             Ok(())
