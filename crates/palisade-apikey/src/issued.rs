@@ -182,6 +182,7 @@ impl NewKey {
         now: Timestamp,
     ) -> KeyRecord {
         KeyRecord {
+            version: crate::record::RECORD_VERSION,
             key_id,
             scope: self.scope,
             env: self.env,

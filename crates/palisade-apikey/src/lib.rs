@@ -67,7 +67,7 @@ pub use issued::{Hashing, IssuedKey, NewKey};
 pub use keyid::{KEY_ID_LEN, KeyId};
 pub use keys::ApiKeys;
 pub use pepper::{MAX_PEPPER_LEN, MIN_PEPPER_LEN, Pepper, PepperSet};
-pub use record::{KeyRecord, Refill};
+pub use record::{KeyRecord, RECORD_VERSION, Refill};
 pub use scan::FoundKey;
 pub use scopes::{MAX_SCOPE_PART_LEN, scope_covers, validate_scope};
 pub use store::{KeyEntry, KeyStore, MemoryStore};

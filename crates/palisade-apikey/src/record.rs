@@ -16,6 +16,10 @@ use crate::keyid::KeyId;
 /// (exclusive).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct KeyRecord {
+    /// Serialized layout version, always [`RECORD_VERSION`]; other values
+    /// are refused when deserializing.
+    #[serde(deserialize_with = "record_version")]
+    pub version: u8,
     /// Public id, also the lookup key.
     pub key_id: KeyId,
     /// The tenant (or tenant project) the key belongs to.
@@ -57,6 +61,20 @@ pub struct KeyRecord {
     /// by `(key_id, generation)` (e.g. a compiled RBAC mask of `scopes`)
     /// are invalidated.
     pub generation: u64,
+}
+
+/// The serialized layout version of [`KeyRecord`] (see
+/// `docs/apikey-format.md` §9).
+pub const RECORD_VERSION: u8 = 1;
+
+fn record_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    let v: u8 = serde::Deserialize::deserialize(d)?;
+    if v != RECORD_VERSION {
+        return Err(serde::de::Error::custom(format_args!(
+            "unsupported key record version `{v}`: this build reads version {RECORD_VERSION}"
+        )));
+    }
+    Ok(v)
 }
 
 /// A periodic reset of a key's remaining uses (as Unkey's refill): at the

@@ -17,7 +17,7 @@ const MAC: &str = "60bf394a05f37217ecd2cc64740d7be47c2b827d5a4e8ea126fe29a19c1a3
 
 fn record(tenant: &str) -> KeyRecord {
     let json = format!(
-        r#"{{"key_id":"Kx7Pq2Zr9TbW4mNc","scope":"{tenant}","env":"live","name":"doc example","owner":null,
+        r#"{{"version":1,"key_id":"Kx7Pq2Zr9TbW4mNc","scope":"{tenant}","env":"live","name":"doc example","owner":null,
         "scopes":["knowledge:*"],"created_at":"2026-11-23T00:00:00Z","not_before":null,"expires_at":null,
         "revoked_at":null,"allowed_ips":[],"remaining_uses":null,
         "hash":{{"alg":"hmac_sha256","pepper_version":1,"mac":"{MAC}"}},
@@ -73,6 +73,20 @@ fn documented_mac_does_not_verify_for_another_tenant() {
 }
 
 #[test]
+fn unknown_record_version_is_refused() {
+    let json = serde_json::to_string(&record("ten_01jbrc38nkfh6rx7x0p71d7s7n")).unwrap();
+    let v2 = json.replacen(r#""version":1"#, r#""version":2"#, 1);
+    let err = serde_json::from_str::<KeyRecord>(&v2).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("unsupported key record version `2`"),
+        "{err}"
+    );
+    let none = json.replacen(r#""version":1,"#, "", 1);
+    assert!(serde_json::from_str::<KeyRecord>(&none).is_err());
+}
+
+#[test]
 fn record_serde_round_trip() {
     let r = record("ten_01jbrc38nkfh6rx7x0p71d7s7n");
     let j = serde_json::to_string(&r).unwrap();
@@ -86,4 +100,41 @@ fn record_serde_round_trip() {
         }
     ));
     assert!(j.contains(MAC) && !j.contains("abcdefghijklmnopqrstuvwxyz"));
+}
+
+/// docs/apikey-format.md §9: the record JSON shown there is exactly what
+/// this crate writes (read from the doc itself) and reads back.
+#[test]
+fn documented_record_json() {
+    let mut r = record("ten_01jbrc38nkfh6rx7x0p71d7s7n");
+    r.allowed_ips = vec![
+        "10.0.0.0/8".parse().unwrap(),
+        "2001:db8::/32".parse().unwrap(),
+    ];
+    r.expires_at = Some("2027-01-01T00:00:00Z".parse().unwrap());
+    r.remaining_uses = Some(1000);
+    r.refill = Some(palisade_apikey::Refill {
+        amount: 1000,
+        interval_secs: 86_400,
+    });
+    r.owner = Some("user:alice@example.com".parse().unwrap());
+    let doc = include_str!("../../../docs/apikey-format.md");
+    let section = &doc[doc.find("## 9.").expect("doc has section 9")..];
+    let start = section.find("```json\n").expect("a json block") + 8;
+    let block = &section[start..start + section[start..].find("```").unwrap()];
+    assert_eq!(
+        serde_json::to_string_pretty(&r).unwrap().trim(),
+        block.trim()
+    );
+    let back: KeyRecord = serde_json::from_str(block).unwrap();
+    assert_eq!(
+        serde_json::to_string_pretty(&back).unwrap().trim(),
+        block.trim()
+    );
+    // And the documented key verifies against it.
+    let keys = service();
+    keys.store().insert(back).unwrap();
+    let ctx = VerifyContext::new(Timestamp::from_unix_seconds(1_790_000_000))
+        .with_ip("10.1.2.3".parse().unwrap());
+    assert_eq!(keys.verify(KEY, &ctx).unwrap().remaining_uses(), Some(999));
 }
