@@ -39,6 +39,13 @@
 //! assert!(!keys.format().redact(&line).contains(new.expose_secret()));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Two kinds of refusal: [`Rejection`] names the exact reason and belongs in
+//! logs; [`Rejection::public`] gives the [`PublicRejection`] to send to the
+//! caller, which never tells "no such key" from "wrong secret" (an unknown
+//! key id also costs the same hashing). Keys issued elsewhere can be
+//! imported as SHA-256 digests (verified without a key id) or, for
+//! low-entropy keys, as Argon2id (verified with [`ApiKeys::verify_with_id`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
