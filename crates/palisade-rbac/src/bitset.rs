@@ -54,7 +54,7 @@ pub(crate) fn ones(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
 pub(crate) struct SetArena {
     width: usize,
     data: Vec<u64>,
-    dedup: HashMap<Box<[u64]>, u32>,
+    dedup: HashMap<Box<[u64]>, u32, foldhash::fast::RandomState>,
 }
 
 impl SetArena {
@@ -63,7 +63,7 @@ impl SetArena {
         let mut arena = Self {
             width,
             data: Vec::new(),
-            dedup: HashMap::new(),
+            dedup: HashMap::default(),
         };
         let empty = vec![0u64; width];
         let _ = arena.intern(&empty);

@@ -12,9 +12,11 @@ use crate::policy::{
 use crate::roles::RoleTable;
 use crate::timeline::{self, Item};
 use crate::warning::Warning;
-use core::hash::BuildHasher;
 use palisade_tenancy::{Principal, PrincipalKind, Scope, TenantId, Timestamp};
 use std::collections::HashMap;
+
+/// Compile-time maps: fast hashing, seeded per instance.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// The longest `reason` accepted, in bytes.
 pub const MAX_REASON_LEN: usize = 1024;
@@ -25,13 +27,7 @@ pub const MAX_TIMED_PER_SCOPE: usize = 256;
 pub const MAX_RULES: usize = 1 << 24;
 
 /// What makes two bindings duplicates.
-type BindingKey<'a> = (
-    &'a Principal,
-    u32,
-    Scope,
-    Option<Timestamp>,
-    Option<Timestamp>,
-);
+type BindingKey = (u32, u32, u32, Option<Timestamp>, Option<Timestamp>);
 
 /// Validate `doc` and compile it for checks. `now` is only used to reject
 /// grants that have already expired; decisions take their own `now`.
@@ -57,7 +53,7 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
     let perms = PermissionTable::new(&doc.permissions)?;
     let width = perms.width();
     let mut arena = SetArena::new(width);
-    let roles = RoleTable::build(&doc.roles, &perms, &mut arena)?;
+    let (roles, role_index) = RoleTable::build(&doc.roles, &perms, &mut arena)?;
     let role_sets: Vec<Vec<u64>> = roles
         .effective
         .iter()
@@ -67,15 +63,19 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
     let mut names = Names::default();
     let mut recs = Vec::with_capacity(doc.bindings.len());
     let mut metas = Vec::new();
-    let mut seen: HashMap<BindingKey<'_>, usize> = HashMap::new();
+    let mut seen: FastMap<BindingKey, usize> = FastMap::default();
+    seen.reserve(doc.bindings.len());
+    names.by_principal.reserve(doc.bindings.len());
     for (i, b) in doc.bindings.iter().enumerate() {
         let at = || format!("bindings[{i}]");
-        let role = roles
-            .lookup(&b.role)
-            .ok_or_else(|| RbacError::UnknownRole {
-                at: at(),
-                role: clip(&b.role, 80),
-            })?;
+        let role =
+            role_index
+                .get(b.role.as_str())
+                .copied()
+                .ok_or_else(|| RbacError::UnknownRole {
+                    at: at(),
+                    role: clip(&b.role, 80),
+                })?;
         check_window(b.not_before, b.expires_at, &at)?;
         if let Some(e) = b.expires_at
             && e <= now
@@ -95,9 +95,9 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
         }
         let timed = b.not_before.is_some() || b.expires_at.is_some();
         check_reason(b.reason.as_deref(), staff || timed, &at)?;
-        if let Some(first) =
-            seen.insert((&b.principal, role, b.scope, b.not_before, b.expires_at), i)
-        {
+        let principal = names.principal(&b.principal);
+        let scope = names.scope(b.scope);
+        if let Some(first) = seen.insert((principal, role, scope, b.not_before, b.expires_at), i) {
             return Err(RbacError::DuplicateBinding {
                 at: at(),
                 first: format!("bindings[{first}]"),
@@ -113,8 +113,6 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
         } else {
             NONE
         };
-        let principal = names.principal(&b.principal);
-        let scope = names.scope(b.scope);
         recs.push(BindingRec {
             principal,
             role,
@@ -162,8 +160,8 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
     }
 
     // Denies that can touch a (principal, tenant): its own, and everyone's.
-    let mut own_denies: HashMap<(u32, TenantId), Vec<usize>> = HashMap::new();
-    let mut all_denies: HashMap<TenantId, Vec<usize>> = HashMap::new();
+    let mut own_denies: FastMap<(u32, TenantId), Vec<usize>> = FastMap::default();
+    let mut all_denies: FastMap<TenantId, Vec<usize>> = FastMap::default();
     for (j, d) in denies.iter().enumerate() {
         let t = d.scope.tenant_id();
         match d.principal {
@@ -185,6 +183,7 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
     });
 
     let mut out = Tables::default();
+    let mut fast = vec![0u64; width];
     let mut start = 0;
     while start < order.len() {
         let key = |i: usize| {
@@ -205,6 +204,35 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
         let Some((pid, Some(tenant))) = k0 else {
             continue;
         };
+        let untimed = |r: &&BindingRec| {
+            metas
+                .get(r.meta as usize)
+                .is_none_or(|m| m.not_before.is_none() && m.expires_at.is_none())
+        };
+        if group
+            .iter()
+            .all(|r| untimed(r) && scope_of(r).is_some_and(|s| s.is_tenant_wide()))
+            && denies_for(pid, tenant).next().is_none()
+        {
+            // Common case: untimed tenant-wide grants, no denies: one set.
+            fast.fill(0);
+            for r in &group {
+                let rs = role_sets
+                    .get(r.role as usize)
+                    .map_or(&[][..], |v| v.as_slice());
+                crate::bitset::or_into(&mut fast, rs);
+            }
+            let set = arena.intern(&fast);
+            if set != 0 {
+                let sid = names
+                    .by_scope
+                    .get(&Scope::tenant(tenant))
+                    .copied()
+                    .unwrap_or(NONE);
+                out.push(pid, sid, (Vec::new(), vec![set]))?;
+            }
+            continue;
+        }
         let tenant_scope = Scope::tenant(tenant);
         let mut needed: Vec<Scope> = group.iter().filter_map(|r| scope_of(r)).collect();
         needed.extend(denies_for(pid, tenant).filter_map(|j| denies.get(j).map(|d| d.scope)));
@@ -297,10 +325,7 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
         let id = text
             .get(slot.start as usize..slot.start as usize + usize::from(slot.len))
             .unwrap_or("");
-        match scope {
-            Some(sc) => hasher.hash_one((slot.kind, id, sc)),
-            None => hasher.hash_one((slot.kind, id)),
-        }
+        crate::policy::key_hash(&hasher, slot.kind, id, scope)
     };
     let mut principal_index = hashbrown::HashTable::with_capacity(slots.len());
     for s in 0..u32::try_from(slots.len()).unwrap_or(0) {
@@ -372,16 +397,16 @@ fn check_reason(reason: Option<&str>, required: bool, at: &dyn Fn() -> String) -
 
 /// Interned principals (text arena) and scopes.
 #[derive(Default)]
-struct Names {
+struct Names<'a> {
     slots: Vec<PrincipalSlot>,
     text: String,
-    by_principal: HashMap<Principal, u32>,
+    by_principal: FastMap<&'a Principal, u32>,
     scopes: Vec<Scope>,
-    by_scope: HashMap<Scope, u32>,
+    by_scope: FastMap<Scope, u32>,
 }
 
-impl Names {
-    fn principal(&mut self, p: &Principal) -> u32 {
+impl<'a> Names<'a> {
+    fn principal(&mut self, p: &'a Principal) -> u32 {
         if let Some(&s) = self.by_principal.get(p) {
             return s;
         }
@@ -395,7 +420,7 @@ impl Names {
             len,
             kind: p.kind(),
         });
-        self.by_principal.insert(p.clone(), s);
+        self.by_principal.insert(p, s);
         s
     }
 
@@ -477,7 +502,7 @@ fn deny_warnings<I: Iterator<Item = usize>>(
     deny_sets: &[Vec<u64>],
     role_sets: &[Vec<u64>],
     roles: &RoleTable,
-    names: &Names,
+    names: &Names<'_>,
     denies_for: &dyn Fn(u32, TenantId) -> I,
 ) -> Vec<Warning> {
     let mut out = Vec::new();

@@ -65,7 +65,7 @@ pub use document::{Binding, DenyRule, POLICY_VERSION, PolicyDocument, RoleDef};
 pub use error::{RbacError, Result};
 pub use explain::{DenyTrace, Explanation, GrantTrace, Outcome};
 pub use permission::{Generation, MAX_PERMISSION_PART_LEN, MAX_PERMISSIONS, PermissionId};
-pub use policy::CompiledPolicy;
+pub use policy::{CompiledPolicy, HeapUsage};
 pub use request::{Decision, Request, ScopeMask, Subject};
 pub use roles::MAX_ROLES;
 pub use shared::SharedPolicy;

@@ -76,6 +76,27 @@ pub(crate) struct DenyRec {
     pub(crate) meta: Meta,
 }
 
+/// Heap bytes held by a [`CompiledPolicy`] (see
+/// [`CompiledPolicy::heap_usage`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeapUsage {
+    /// Tables that `check`, `check_many` and `permissions_of` read:
+    /// interned principals, (principal, scope) entries and their hash index,
+    /// permission sets, time lines, permission names.
+    pub check_path: usize,
+    /// Tables only `explain` reads: bindings, reasons, deny rules, role
+    /// names, patterns and inheritance, the principal index, warnings.
+    pub explain: usize,
+}
+
+impl HeapUsage {
+    /// Both together.
+    #[must_use]
+    pub const fn total(&self) -> usize {
+        self.check_path + self.explain
+    }
+}
+
 /// A validated, immutable policy, ready to answer checks.
 ///
 /// `Send + Sync`; share it behind an `Arc` and swap versions with
@@ -107,7 +128,7 @@ impl core::fmt::Debug for CompiledPolicy {
         f.debug_struct("CompiledPolicy")
             .field("generation", &self.perms.generation())
             .field("permissions", &self.perms.len())
-            .field("roles", &self.roles.names.len())
+            .field("roles", &self.roles.len())
             .field("principals", &self.principals.len())
             .field("entries", &self.entries.len())
             .finish_non_exhaustive()
@@ -140,6 +161,11 @@ impl CompiledPolicy {
         } else {
             None
         }
+    }
+
+    /// Every declared permission, in declaration (id) order.
+    pub fn permission_names(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..u32::try_from(self.perms.len()).unwrap_or(u32::MAX)).filter_map(|i| self.perms.name(i))
     }
 
     /// Number of declared permissions.
@@ -212,13 +238,50 @@ impl CompiledPolicy {
         permissions: &[PermissionId],
         out: &mut [Decision],
     ) {
-        let set = self.subject_set(subject);
-        let mask = subject.key_scopes;
-        for (i, slot) in out.iter_mut().enumerate() {
-            *slot = match (set, permissions.get(i)) {
-                (Some(set), Some(&p)) if self.permitted(set, mask, p) => Decision::Allow,
-                _ => Decision::Deny,
-            };
+        let n = out.len().min(permissions.len());
+        let (head, tail) = out.split_at_mut(n);
+        tail.fill(Decision::Deny);
+        let generation = self.generation();
+        let set = match (self.subject_set(subject), subject.key_scopes) {
+            (None, _) => None,
+            (Some(_), Some(m)) if m.generation != generation => None,
+            (Some(set), mask) => Some((set, mask)),
+        };
+        let Some((set, mask)) = set else {
+            head.fill(Decision::Deny);
+            return;
+        };
+        if !permissions.iter().all(|p| p.generation == generation) {
+            // Rare: mixed generations; decide one by one.
+            for (slot, p) in head.iter_mut().zip(permissions) {
+                let ok = self.permitted(set, mask, *p);
+                *slot = if ok { Decision::Allow } else { Decision::Deny };
+            }
+            return;
+        }
+        let word =
+            |bits: &[u64], i: u32| bits.get((i >> 6) as usize).copied().unwrap_or(0) >> (i & 63);
+        match mask {
+            None => {
+                for (slot, p) in head.iter_mut().zip(permissions) {
+                    let bit = word(set, p.index) & 1;
+                    *slot = if bit == 1 {
+                        Decision::Allow
+                    } else {
+                        Decision::Deny
+                    };
+                }
+            }
+            Some(m) => {
+                for (slot, p) in head.iter_mut().zip(permissions) {
+                    let bit = word(set, p.index) & word(&m.bits, p.index) & 1;
+                    *slot = if bit == 1 {
+                        Decision::Allow
+                    } else {
+                        Decision::Deny
+                    };
+                }
+            }
         }
     }
 
@@ -252,10 +315,11 @@ impl CompiledPolicy {
             .collect()
     }
 
-    /// Approximate heap bytes held by this policy (sum of its tables'
-    /// capacities), for capacity planning.
+    /// Approximate heap bytes held by this policy (from its tables'
+    /// capacities), split into what checks read and what only explain and
+    /// metadata read. For capacity planning.
     #[must_use]
-    pub fn heap_bytes(&self) -> usize {
+    pub fn heap_usage(&self) -> HeapUsage {
         let denies: usize = self
             .denies
             .iter()
@@ -266,22 +330,27 @@ impl CompiledPolicy {
             .iter()
             .map(|m| m.reason.as_ref().map_or(0, |r| r.len()))
             .sum();
-        self.perms.heap_bytes()
-            + self.roles.heap_bytes()
+        let check_path = self.perms.heap_bytes()
             + self.sets.capacity() * 8
             + self.scopes.capacity() * size_of::<Scope>()
             + self.principals.capacity() * size_of::<PrincipalSlot>()
             + self.principal_text.capacity()
-            + self.principal_index.allocation_size()
             + self.entries.capacity() * size_of::<Entry>()
             + self.entry_index.allocation_size()
             + self.timelines.capacity() * size_of::<TimelineRef>()
             + self.bounds.capacity() * 8
-            + self.piece_sets.capacity() * 4
+            + self.piece_sets.capacity() * 4;
+        let explain = self.roles.heap_bytes()
+            + self.principal_index.allocation_size()
             + self.bindings.capacity() * size_of::<BindingRec>()
             + self.binding_meta.capacity() * size_of::<Meta>()
             + meta
             + denies
+            + self.warnings.capacity() * size_of::<Warning>();
+        HeapUsage {
+            check_path,
+            explain,
+        }
     }
 
     /// Is `p` in `set`, within the key mask, and of this generation?
@@ -329,12 +398,12 @@ impl CompiledPolicy {
 
     #[inline]
     pub(crate) fn entry_hash(&self, kind: PrincipalKind, id: &str, scope: &Scope) -> u64 {
-        self.hasher.hash_one((kind, id, scope))
+        key_hash(&self.hasher, kind, id, Some(scope))
     }
 
     #[inline]
     pub(crate) fn principal_hash(&self, kind: PrincipalKind, id: &str) -> u64 {
-        self.hasher.hash_one((kind, id))
+        key_hash(&self.hasher, kind, id, None)
     }
 
     pub(crate) fn slot_is(&self, slot: u32, kind: PrincipalKind, id: &str) -> bool {
@@ -365,6 +434,28 @@ impl CompiledPolicy {
                 self.slot_is(s, kind, id)
             })
             .copied()
+    }
+}
+
+/// The hash of a (principal, scope) entry key, or of a principal alone.
+/// Scopes are fed as two integers (a few multiply rounds instead of
+/// byte-slice hashing); equality is always checked after the probe.
+#[inline]
+pub(crate) fn key_hash(
+    h: &foldhash::fast::RandomState,
+    kind: PrincipalKind,
+    id: &str,
+    scope: Option<&Scope>,
+) -> u64 {
+    match scope {
+        None => h.hash_one((kind, id)),
+        Some(s) => {
+            let t = u128::from_le_bytes(*s.tenant_id().as_bytes());
+            let p = s
+                .project_id()
+                .map_or(0, |p| u128::from_le_bytes(*p.as_bytes()));
+            h.hash_one((kind, id, t, p))
+        }
     }
 }
 

@@ -1,3 +1,8 @@
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failing test"
+)]
 //! The compiled evaluator against the naive reference evaluator, on random
 //! policies and requests: they must agree exactly, for `check`,
 //! `check_many`, `check_named`, `permissions_of` and `explain`.
@@ -113,7 +118,14 @@ fn generators_cover_every_outcome() {
             seen.insert(format!("{:?}", policy.explain(&req).outcome));
         }
     }
-    for o in ["Allowed", "DeniedByRule", "NoGrantInScope", "GrantNotActive", "OutsideKeyScopes", "UnknownPrincipal"] {
+    for o in [
+        "Allowed",
+        "DeniedByRule",
+        "NoGrantInScope",
+        "GrantNotActive",
+        "OutsideKeyScopes",
+        "UnknownPrincipal",
+    ] {
         assert!(seen.contains(o), "never saw {o}: {seen:?}");
     }
 }

@@ -1,3 +1,8 @@
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failing test"
+)]
 //! The invariants the issue lists, as properties of the compiled evaluator:
 //! deny beats allow; no cross-tenant grant; key scopes never widen; expired
 //! grants never allow; adding a deny never turns a deny into an allow;
@@ -12,7 +17,11 @@ use proptest::prelude::*;
 
 fn decide(policy: &CompiledPolicy, doc: &PolicyDocument, r: &Req, with_key: bool) -> Decision {
     let perm = policy.permission(&doc.permissions[r.perm]).unwrap();
-    let mask = r.key.as_ref().filter(|_| with_key).map(|k| policy.scope_mask(k).unwrap());
+    let mask = r
+        .key
+        .as_ref()
+        .filter(|_| with_key)
+        .map(|k| policy.scope_mask(k).unwrap());
     let mut req = Request::new(&r.principal, r.scope, perm, r.now);
     if let Some(m) = &mask {
         req = req.with_key_scopes(m);
@@ -126,5 +135,10 @@ proptest! {
 #[test]
 fn scope_helpers_are_what_the_properties_assume() {
     let t = Scope::tenant(tenant(1));
-    assert!(common::scopes().iter().filter(|s| s.tenant_id() == tenant(1)).all(|s| t.contains(s)));
+    assert!(
+        common::scopes()
+            .iter()
+            .filter(|s| s.tenant_id() == tenant(1))
+            .all(|s| t.contains(s))
+    );
 }

@@ -2,13 +2,18 @@
 //! the model's definition (docs/rbac.md, "Decision procedure"), and proptest
 //! generators of random policies and requests.
 #![allow(dead_code, reason = "each test binary uses a different part")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test support: a panic is a failing test"
+)]
 
 use palisade_rbac::{Binding, DenyRule, PolicyDocument, RoleDef};
 use palisade_tenancy::{Principal, ProjectId, Scope, TenantId, Timestamp};
 use proptest::prelude::*;
 
 /// Pattern match, written independently of the crate's.
-pub fn matches(pattern: &str, permission: &str) -> bool {
+pub(crate) fn matches(pattern: &str, permission: &str) -> bool {
     if pattern == "*" {
         return true;
     }
@@ -24,14 +29,15 @@ fn active(nb: Option<Timestamp>, exp: Option<Timestamp>, now: Timestamp) -> bool
 fn role_has(doc: &PolicyDocument, role: &str, perm: &str, depth: usize) -> bool {
     assert!(depth < 64, "reference evaluator: cycle");
     let r = doc.roles.iter().find(|r| r.name == role).unwrap();
-    r.permissions.iter().any(|p| matches(p, perm)) || r.inherits.iter().any(|i| role_has(doc, i, perm, depth + 1))
+    r.permissions.iter().any(|p| matches(p, perm))
+        || r.inherits.iter().any(|i| role_has(doc, i, perm, depth + 1))
 }
 
 /// The model's definition of a decision: declared permission, inside the
 /// key's scopes, some active binding of the principal whose scope contains
 /// the request scope gives it, and no active deny for the principal (or
 /// everyone) whose scope contains the request scope matches it.
-pub fn reference(
+pub(crate) fn reference(
     doc: &PolicyDocument,
     principal: &Principal,
     scope: Scope,
@@ -62,13 +68,13 @@ pub fn reference(
     granted && !denied
 }
 
-pub fn tenant(i: u8) -> TenantId {
+pub(crate) fn tenant(i: u8) -> TenantId {
     TenantId::from_bytes([i; 16])
 }
 
 /// Six scopes over two tenants; project ids are shared across tenants on
 /// purpose (a project id alone must never match across tenants).
-pub fn scopes() -> Vec<Scope> {
+pub(crate) fn scopes() -> Vec<Scope> {
     let p1 = ProjectId::from_bytes([0xa1; 16]);
     let p2 = ProjectId::from_bytes([0xa2; 16]);
     let mut v = Vec::new();
@@ -81,29 +87,43 @@ pub fn scopes() -> Vec<Scope> {
 }
 
 /// Request scopes: the policy's, plus a tenant and project nobody is bound in.
-pub fn request_scopes() -> Vec<Scope> {
+pub(crate) fn request_scopes() -> Vec<Scope> {
     let mut v = scopes();
     v.push(Scope::tenant(tenant(3)));
     v.push(Scope::project(tenant(3), ProjectId::from_bytes([0xa1; 16])));
     v
 }
 
-pub fn principals() -> Vec<Principal> {
-    ["user:alice", "user:bob", "key:k1", "service:sync", "staff:sre"].iter().map(|s| s.parse().unwrap()).collect()
+pub(crate) fn principals() -> Vec<Principal> {
+    [
+        "user:alice",
+        "user:bob",
+        "key:k1",
+        "service:sync",
+        "staff:sre",
+    ]
+    .iter()
+    .map(|s| s.parse().unwrap())
+    .collect()
 }
 
-pub fn request_principals() -> Vec<Principal> {
+pub(crate) fn request_principals() -> Vec<Principal> {
     let mut v = principals();
     v.push("user:nobody".parse().unwrap());
     v
 }
 
 /// Small (one word) or large (two words) permission universes.
-pub fn universe(large: bool) -> Vec<String> {
+pub(crate) fn universe(large: bool) -> Vec<String> {
     if large {
-        (0..10).flat_map(|r| (0..7).map(move |a| format!("r{r}:a{a}"))).collect()
+        (0..10)
+            .flat_map(|r| (0..7).map(move |a| format!("r{r}:a{a}")))
+            .collect()
     } else {
-        ["inbox", "billing", "kb"].iter().flat_map(|r| ["read", "write", "admin"].map(|a| format!("{r}:{a}"))).collect()
+        ["inbox", "billing", "kb"]
+            .iter()
+            .flat_map(|r| ["read", "write", "admin"].map(|a| format!("{r}:{a}")))
+            .collect()
     }
 }
 
@@ -130,22 +150,32 @@ fn window() -> impl Strategy<Value = (Option<Timestamp>, Option<Timestamp>)> {
     ]
 }
 
-pub fn binding(nroles: usize) -> impl Strategy<Value = Binding> {
-    (0..principals().len(), 0..nroles, 0..scopes().len(), window()).prop_map(|(p, r, s, (nb, exp))| {
-        let principal = principals()[p].clone();
-        let staff = principal.kind() == palisade_tenancy::PrincipalKind::Staff;
-        let exp = if staff && exp.is_none() { Some(Timestamp::from_unix_millis(7000)) } else { exp };
-        let mut b = Binding::new(principal, format!("role{r}"), scopes()[s]);
-        b.not_before = nb;
-        b.expires_at = exp;
-        if staff || nb.is_some() || exp.is_some() {
-            b.reason = Some(format!("ticket {p}-{r}"));
-        }
-        b
-    })
+pub(crate) fn binding(nroles: usize) -> impl Strategy<Value = Binding> {
+    (
+        0..principals().len(),
+        0..nroles,
+        0..scopes().len(),
+        window(),
+    )
+        .prop_map(|(p, r, s, (nb, exp))| {
+            let principal = principals()[p].clone();
+            let staff = principal.kind() == palisade_tenancy::PrincipalKind::Staff;
+            let exp = if staff && exp.is_none() {
+                Some(Timestamp::from_unix_millis(7000))
+            } else {
+                exp
+            };
+            let mut b = Binding::new(principal, format!("role{r}"), scopes()[s]);
+            b.not_before = nb;
+            b.expires_at = exp;
+            if staff || nb.is_some() || exp.is_some() {
+                b.reason = Some(format!("ticket {p}-{r}"));
+            }
+            b
+        })
 }
 
-pub fn deny(universe: Vec<String>) -> impl Strategy<Value = DenyRule> {
+pub(crate) fn deny(universe: Vec<String>) -> impl Strategy<Value = DenyRule> {
     (
         proptest::option::weighted(0.8, 0..principals().len()),
         proptest::collection::vec(pattern(universe), 1..3),
@@ -166,12 +196,15 @@ pub fn deny(universe: Vec<String>) -> impl Strategy<Value = DenyRule> {
 
 /// A random valid policy document (roles inherit only from earlier roles,
 /// so there are no cycles; duplicate bindings are removed).
-pub fn document() -> impl Strategy<Value = PolicyDocument> {
+pub(crate) fn document() -> impl Strategy<Value = PolicyDocument> {
     (any::<bool>(), 1..6usize).prop_flat_map(|(large, nroles)| {
         let u = universe(large);
         let roles = (0..nroles)
             .map(|i| {
-                (proptest::collection::vec(pattern(u.clone()), 0..4), proptest::collection::vec(0..nroles.max(1), 0..3))
+                (
+                    proptest::collection::vec(pattern(u.clone()), 0..4),
+                    proptest::collection::vec(0..nroles.max(1), 0..3),
+                )
                     .prop_map(move |(perms, inh)| {
                         let mut r = RoleDef::new(format!("role{i}"));
                         r.permissions = perms;
@@ -203,7 +236,7 @@ pub fn document() -> impl Strategy<Value = PolicyDocument> {
 }
 
 /// Add a binding unless an identical one exists (compile rejects duplicates).
-pub fn add_binding(doc: &mut PolicyDocument, b: Binding) {
+pub(crate) fn add_binding(doc: &mut PolicyDocument, b: Binding) {
     let dup = doc.bindings.iter().any(|x| {
         x.principal == b.principal
             && x.role == b.role
@@ -218,28 +251,35 @@ pub fn add_binding(doc: &mut PolicyDocument, b: Binding) {
 
 /// A random request: principal, scope, permission index, now, key scopes.
 #[derive(Clone, Debug)]
-pub struct Req {
-    pub principal: Principal,
-    pub scope: Scope,
-    pub perm: usize,
-    pub now: Timestamp,
-    pub key: Option<Vec<String>>,
+pub(crate) struct Req {
+    pub(crate) principal: Principal,
+    pub(crate) scope: Scope,
+    pub(crate) perm: usize,
+    pub(crate) now: Timestamp,
+    pub(crate) key: Option<Vec<String>>,
 }
 
-pub fn request(universe_len: usize) -> impl Strategy<Value = Req> + use<> {
+pub(crate) fn request(universe_len: usize) -> impl Strategy<Value = Req> + use<> {
     (
         0..request_principals().len(),
         0..request_scopes().len(),
         0..universe_len,
         -1000..8000i64,
-        proptest::option::weighted(0.3, proptest::collection::vec(pattern(universe(universe_len > 9)), 0..3)),
+        proptest::option::weighted(
+            0.3,
+            proptest::collection::vec(pattern(universe(universe_len > 9)), 0..3),
+        ),
     )
         .prop_map(|(p, s, perm, now, key)| Req {
             principal: request_principals()[p].clone(),
             scope: request_scopes()[s],
             perm,
             // Land on window edges often.
-            now: Timestamp::from_unix_millis(if now % 3 == 0 { (now / 1000) * 1000 } else { now }),
+            now: Timestamp::from_unix_millis(if now % 3 == 0 {
+                (now / 1000) * 1000
+            } else {
+                now
+            }),
             key,
         })
 }
