@@ -69,6 +69,33 @@ fn signer() -> Arc<CheckpointSigner> {
     Arc::new(CheckpointSigner::hmac(KeyId::new("k1").unwrap(), &[0x0b; 32]).unwrap())
 }
 
+/// On-CPU nanoseconds of this thread (Linux `/proc/thread-self/schedstat`):
+/// unlike wall-clock time, it excludes time the shared machine's scheduler
+/// gave to other processes.
+fn cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Run `f` `n` times and print on-CPU and wall time per iteration.
+fn cpu_report(label: &str, n: u64, mut f: impl FnMut(u64)) {
+    let (c0, w0) = (cpu_ns(), std::time::Instant::now());
+    for i in 0..n {
+        f(i);
+    }
+    let wall = w0.elapsed().as_nanos() as f64 / n as f64;
+    match (c0, cpu_ns()) {
+        (Some(a), Some(b)) => {
+            let cpu = (b - a) as f64 / n as f64;
+            eprintln!(
+                "[cpu] {label}: {cpu:.0} ns/iter on-CPU ({:.0}/s), {wall:.0} ns/iter wall",
+                1e9 / cpu
+            );
+        }
+        _ => eprintln!("[cpu] {label}: {wall:.0} ns/iter wall (no schedstat)"),
+    }
+}
+
 const POLICY: CheckpointPolicy = CheckpointPolicy {
     every_records: 1000,
     every_millis: 0,
@@ -77,6 +104,26 @@ const POLICY: CheckpointPolicy = CheckpointPolicy {
 fn append(c: &mut Criterion) {
     let tenant = TenantId::from_bytes([1; 16]);
     let ev = event(tenant, 42);
+    let events: Vec<AuditEvent> = (0..200_000).map(|i| event(tenant, i)).collect();
+    let mut it = events.clone().into_iter();
+    let mut mem = TenantLog::new(tenant, Box::new(MemorySink::new()), signer()).with_policy(POLICY);
+    cpu_report("append memory (incl. dropping the event)", 200_000, |_| {
+        mem.append(it.next().unwrap()).unwrap();
+    });
+    let dir0 = tempfile::tempdir().unwrap();
+    for (name, policy) in [
+        ("append jsonl group-commit 256", FsyncPolicy::EveryRecords(256)),
+        ("append jsonl group-commit 4096", FsyncPolicy::EveryRecords(4096)),
+    ] {
+        let path = dir0.path().join(format!("{}.jsonl", name.len()));
+        let (sink, _) = JsonlFileSink::open(&path, tenant, policy).unwrap();
+        let mut log = TenantLog::new(tenant, Box::new(sink), signer()).with_policy(POLICY);
+        let mut it = events.clone().into_iter();
+        cpu_report(name, 200_000, |_| {
+            log.append(it.next().unwrap()).unwrap();
+        });
+    }
+    drop(events);
     let mut g = c.benchmark_group("append");
     g.throughput(Throughput::Elements(1));
     let mut mem = TenantLog::new(tenant, Box::new(MemorySink::new()), signer()).with_policy(POLICY);
@@ -131,6 +178,9 @@ fn verification(c: &mut Criterion) {
         export.len(),
         export.len() as u64 / N
     );
+    cpu_report("verify 100k export (per export)", 3, |_| {
+        assert!(verify(&export, &keys).is_ok());
+    });
     let mut g = c.benchmark_group("verify_export");
     g.sample_size(10);
     g.throughput(Throughput::Elements(N));
@@ -169,6 +219,12 @@ fn proofs(c: &mut Criterion) {
     let old_root = log.root(old).unwrap();
     let cons = log.prove_consistency(old, N).unwrap();
     eprintln!("consistency proof {old}..{N}: {} hashes", cons.path.len());
+    cpu_report("inclusion proof verify at 1M", 100_000, |_| {
+        assert!(black_box(&proof).verify(&leaf, &root));
+    });
+    cpu_report("consistency proof verify 600001..1M", 100_000, |_| {
+        assert!(black_box(&cons).verify(&old_root, &root));
+    });
     let mut g = c.benchmark_group("proofs_1m");
     g.bench_function("inclusion_verify", |b| {
         b.iter(|| assert!(black_box(&proof).verify(&leaf, &root)))

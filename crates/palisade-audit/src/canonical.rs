@@ -37,32 +37,95 @@ fn put_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
     }
 }
 
+/// A detail value, borrowed.
+#[derive(Clone, Copy)]
+pub(crate) enum DetailRef<'a> {
+    Str(&'a str),
+    Int(i64),
+    Bool(bool),
+    Commitment([u8; 32]),
+}
+
+impl<'a> From<&'a DetailValue> for DetailRef<'a> {
+    fn from(v: &'a DetailValue) -> Self {
+        match v {
+            DetailValue::Str(s) => Self::Str(s),
+            DetailValue::Int(i) => Self::Int(*i),
+            DetailValue::Bool(b) => Self::Bool(*b),
+            DetailValue::Commitment(c) => Self::Commitment(*c.as_bytes()),
+        }
+    }
+}
+
+/// Every field of a record, borrowed and already validated: what both an
+/// [`AuditEvent`] and a parsed export line are encoded from, so the two can
+/// never disagree.
+pub(crate) struct Fields<'a, D> {
+    pub(crate) id: &'a uuid::Uuid,
+    pub(crate) time: Timestamp,
+    pub(crate) scope: Scope,
+    pub(crate) principal: &'a Principal,
+    pub(crate) actor_reason: Option<&'a str>,
+    pub(crate) action: &'a str,
+    pub(crate) resource_kind: &'a str,
+    pub(crate) resource_id: &'a str,
+    pub(crate) outcome: Outcome,
+    pub(crate) reason: &'a str,
+    pub(crate) ip: Option<IpAddr>,
+    pub(crate) user_agent: Option<&'a str>,
+    pub(crate) request_id: Option<&'a str>,
+    /// Sorted by key, keys unique.
+    pub(crate) details: D,
+}
+
 /// Encode record `index` holding `event` into `out` (cleared first).
 pub fn encode_record(index: u64, event: &AuditEvent, out: &mut Vec<u8>) {
+    let f = Fields {
+        id: &event.id,
+        time: event.time,
+        scope: event.scope,
+        principal: event.actor.principal(),
+        actor_reason: event.actor.reason(),
+        action: &event.action,
+        resource_kind: event.resource.kind(),
+        resource_id: event.resource.id(),
+        outcome: event.outcome,
+        reason: &event.reason,
+        ip: event.request.ip_addr(),
+        user_agent: event.request.user_agent_str(),
+        request_id: event.request.request_id_str(),
+        details: event.details.iter().map(|(k, v)| (k.as_str(), DetailRef::from(v))),
+    };
+    encode_fields(index, f, out);
+}
+
+pub(crate) fn encode_fields<'a, D>(index: u64, f: Fields<'a, D>, out: &mut Vec<u8>)
+where
+    D: ExactSizeIterator<Item = (&'a str, DetailRef<'a>)>,
+{
     out.clear();
     out.push(RECORD_VERSION);
     out.extend_from_slice(&index.to_be_bytes());
-    out.extend_from_slice(event.id.as_bytes());
-    out.extend_from_slice(&event.time.unix_millis().to_be_bytes());
-    let scope = event.scope.to_context_bytes();
+    out.extend_from_slice(f.id.as_bytes());
+    out.extend_from_slice(&f.time.unix_millis().to_be_bytes());
+    let scope = f.scope.to_context_bytes();
     let scope = scope.as_slice();
     out.push(u8::try_from(scope.len()).unwrap_or(0));
     out.extend_from_slice(scope);
     // Principal as its text `kind:id`, written without allocating.
-    let p = event.actor.principal();
-    let (kind, id) = (p.kind().as_str(), p.id());
+    let (kind, id) = (f.principal.kind().as_str(), f.principal.id());
     let plen = u16::try_from(kind.len() + 1 + id.len()).unwrap_or(u16::MAX);
     out.extend_from_slice(&plen.to_be_bytes());
     out.extend_from_slice(kind.as_bytes());
     out.push(b':');
     out.extend_from_slice(id.as_bytes());
-    put_opt_str(out, event.actor.reason());
-    put_str(out, &event.action);
-    put_str(out, event.resource.kind());
-    put_str(out, event.resource.id());
-    out.push(event.outcome.code());
-    put_str(out, &event.reason);
-    match event.request.ip_addr() {
+    put_opt_str(out, f.actor_reason);
+    put_str(out, f.action);
+    put_str(out, f.resource_kind);
+    put_str(out, f.resource_id);
+    out.push(f.outcome.code());
+    put_str(out, f.reason);
+    match f.ip {
         None => out.push(0),
         Some(IpAddr::V4(a)) => {
             out.push(4);
@@ -73,27 +136,27 @@ pub fn encode_record(index: u64, event: &AuditEvent, out: &mut Vec<u8>) {
             out.extend_from_slice(&a.octets());
         }
     }
-    put_opt_str(out, event.request.user_agent_str());
-    put_opt_str(out, event.request.request_id_str());
-    out.push(u8::try_from(event.details.len()).unwrap_or(u8::MAX));
-    for (k, v) in &event.details {
+    put_opt_str(out, f.user_agent);
+    put_opt_str(out, f.request_id);
+    out.push(u8::try_from(f.details.len()).unwrap_or(u8::MAX));
+    for (k, v) in f.details {
         put_str(out, k);
         match v {
-            DetailValue::Str(s) => {
+            DetailRef::Str(s) => {
                 out.push(TAG_STR);
                 put_str(out, s);
             }
-            DetailValue::Int(i) => {
+            DetailRef::Int(i) => {
                 out.push(TAG_INT);
                 out.extend_from_slice(&i.to_be_bytes());
             }
-            DetailValue::Bool(b) => {
+            DetailRef::Bool(b) => {
                 out.push(TAG_BOOL);
-                out.push(u8::from(*b));
+                out.push(u8::from(b));
             }
-            DetailValue::Commitment(c) => {
+            DetailRef::Commitment(c) => {
                 out.push(TAG_COMMIT);
-                out.extend_from_slice(c.as_bytes());
+                out.extend_from_slice(&c);
             }
         }
     }

@@ -207,17 +207,7 @@ impl RequestFacts {
     /// # Errors
     /// [`AuditError::Field`] when the id is empty, too long or has another character.
     pub fn request_id(mut self, id: &str) -> Result<Self> {
-        let ok = !id.is_empty()
-            && id.len() <= 128
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
-        if !ok {
-            return Err(AuditError::Field {
-                field: "request.uid",
-                reason: "use 1-128 characters of `A-Z a-z 0-9 . _ : -`",
-            });
-        }
+        check_request_id(id)?;
         self.request_id = Some(id.to_owned());
         Ok(self)
     }
@@ -484,4 +474,38 @@ pub(crate) fn check_text(field: &'static str, s: &str, max: usize, non_empty: bo
         });
     }
     Ok(())
+}
+
+/// Staff must state a non-empty reason; any reason is bounded text.
+pub(crate) fn check_actor(principal: &Principal, reason: Option<&str>) -> Result<()> {
+    let staff = principal.kind() == PrincipalKind::Staff;
+    match reason {
+        None | Some("") if staff => Err(AuditError::StaffReasonRequired),
+        None => Ok(()),
+        Some(r) => check_text("actor.reason", r, MAX_REASON_LEN, false),
+    }
+}
+
+/// Years 0000–9999 (what RFC 3339 can write).
+pub(crate) fn check_time(time: Timestamp) -> Result<()> {
+    if (MIN_TIME_MS..=MAX_TIME_MS).contains(&time.unix_millis()) {
+        Ok(())
+    } else {
+        Err(AuditError::Field { field: "time", reason: "must lie in the years 0000 to 9999" })
+    }
+}
+
+/// A request id: 1–128 bytes of `A-Z a-z 0-9 . _ : -`.
+pub(crate) fn check_request_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AuditError::Field {
+            field: "request.uid",
+            reason: "use 1-128 characters of `A-Z a-z 0-9 . _ : -`",
+        })
+    }
 }

@@ -5,10 +5,13 @@
 
 use crate::checkpoint::Checkpoint;
 use crate::error::{AuditError, Result};
-use crate::event::{Actor, AuditEvent, DetailValue, Outcome, RequestFacts, Resource};
+use crate::canonical::{DetailRef, Fields, encode_fields};
+use crate::event::{
+    AuditEvent, DetailValue, MAX_DETAILS, MAX_REASON_LEN, MAX_TEXT_LEN, Outcome, check_actor, check_name,
+    check_request_id, check_text, check_time,
+};
 use crate::keys::{Algorithm, KeyId};
 use crate::merkle::Hash;
-use crate::redact::Commitment;
 use palisade_tenancy::{Principal, Scope, TenantId, Timestamp};
 use serde::{Deserialize, Serialize, Serializer};
 use std::borrow::Cow;
@@ -287,7 +290,62 @@ pub(crate) struct EventIn<'a> {
     #[serde(borrow, default)]
     request: Option<RequestIn<'a>>,
     #[serde(borrow, default)]
-    details: BTreeMap<Cow<'a, str>, DetailIn<'a>>,
+    details: DetailsIn<'a>,
+}
+
+/// A string borrowed from the input when it has no escapes.
+struct BorrowedStr<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for BorrowedStr<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        struct V<'a>(core::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = BorrowedStr<'a>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> core::result::Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> core::result::Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V(core::marker::PhantomData))
+    }
+}
+
+/// The details map in input order, refusing duplicate or unsorted keys (a
+/// JSON object with a repeated key would otherwise show one value and hash
+/// another).
+#[derive(Default)]
+struct DetailsIn<'a>(Vec<(Cow<'a, str>, DetailIn<'a>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for DetailsIn<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        struct V<'a>(core::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = DetailsIn<'a>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a map of at most 32 details with strictly increasing keys")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> core::result::Result<Self::Value, A::Error> {
+                use serde::de::Error as _;
+                let mut v: Vec<(Cow<'a, str>, DetailIn<'a>)> = Vec::new();
+                while let Some((BorrowedStr(k), val)) = m.next_entry::<BorrowedStr<'a>, DetailIn<'a>>()? {
+                    if v.last().is_some_and(|(p, _)| p.as_ref() >= k.as_ref()) {
+                        return Err(A::Error::custom("detail keys must be unique and in increasing order"));
+                    }
+                    if v.len() >= MAX_DETAILS {
+                        return Err(A::Error::custom("at most 32 details per event"));
+                    }
+                    v.push((k, val));
+                }
+                Ok(DetailsIn(v))
+            }
+        }
+        d.deserialize_map(V(core::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -351,55 +409,76 @@ pub(crate) fn parse_tenant(s: &str) -> Result<TenantId> {
 }
 
 impl EventIn<'_> {
-    /// Rebuild the event, applying every constructor's validation.
-    pub(crate) fn to_event(&self) -> Result<AuditEvent> {
-        let id = uuid::Uuid::try_parse(&self.uid)
-            .map_err(|_| bad("uid", "expected a hyphenated UUID"))?;
-        let time: Timestamp = self
-            .time
-            .parse()
-            .map_err(|_| bad("time", "expected an RFC 3339 timestamp"))?;
-        let scope: Scope = self
-            .scope
-            .parse()
-            .map_err(|_| bad("scope", "expected `ten_…` or `ten_…/prj_…`"))?;
-        let principal: Principal = self
-            .actor
-            .principal
-            .parse()
-            .map_err(|_| bad("actor.principal", "expected `kind:id`"))?;
-        let actor = Actor::from_parts(principal, self.actor.reason.as_deref())?;
-        let resource = Resource::new(&self.resource.kind, &self.resource.uid)?;
-        let outcome = Outcome::parse(&self.status)
-            .ok_or(bad("status", "expected allowed, denied or failed"))?;
+    /// Validate every field as the event constructors do and write the
+    /// canonical record `index` into `out`, without building an
+    /// [`AuditEvent`]. Returns the event's tenant.
+    pub(crate) fn encode(&self, index: u64, out: &mut Vec<u8>) -> Result<TenantId> {
+        let id = uuid::Uuid::try_parse(&self.uid).map_err(|_| bad("uid", "expected a hyphenated UUID"))?;
+        let time: Timestamp =
+            self.time.parse().map_err(|_| bad("time", "expected an RFC 3339 timestamp"))?;
+        check_time(time)?;
+        let scope: Scope =
+            self.scope.parse().map_err(|_| bad("scope", "expected `ten_…` or `ten_…/prj_…`"))?;
+        let principal: Principal =
+            self.actor.principal.parse().map_err(|_| bad("actor.principal", "expected `kind:id`"))?;
+        check_actor(&principal, self.actor.reason.as_deref())?;
+        check_name("action", &self.action)?;
+        check_name("resource.type", &self.resource.kind)?;
+        check_text("resource.uid", &self.resource.uid, MAX_TEXT_LEN, true)?;
+        let outcome =
+            Outcome::parse(&self.status).ok_or(bad("status", "expected allowed, denied or failed"))?;
+        check_text("status_detail", &self.status_detail, MAX_REASON_LEN, false)?;
         let req = self.request.as_ref();
         let ip = match req.and_then(|r| r.src_ip.as_deref()) {
             None => None,
-            Some(s) => Some(
-                s.parse::<IpAddr>()
-                    .map_err(|_| bad("request.src_ip", "expected an IP address"))?,
-            ),
+            Some(s) => Some(s.parse::<IpAddr>().map_err(|_| bad("request.src_ip", "expected an IP address"))?),
         };
-        let request = RequestFacts::from_parts(
-            ip,
-            req.and_then(|r| r.user_agent.as_deref()),
-            req.and_then(|r| r.uid.as_deref()),
-        )?;
-        let mut e = AuditEvent::with_id(id, time, scope, actor, &self.action, resource, outcome)?
-            .with_reason(&self.status_detail)?
-            .with_request(request);
-        for (k, v) in &self.details {
-            let v = match v {
-                DetailIn::Str(s) => DetailValue::Str(s.clone().into_owned()),
-                DetailIn::Int(i) => DetailValue::Int(*i),
-                DetailIn::Bool(b) => DetailValue::Bool(*b),
-                DetailIn::Commitment(h) => {
-                    DetailValue::Commitment(Commitment::from_bytes(hex32("details", h)?))
-                }
-            };
-            e = e.with_detail(k, v)?;
+        let user_agent = req.and_then(|r| r.user_agent.as_deref());
+        if let Some(ua) = user_agent {
+            check_text("request.user_agent", ua, MAX_TEXT_LEN, false)?;
         }
-        Ok(e)
+        let request_id = req.and_then(|r| r.uid.as_deref());
+        if let Some(rid) = request_id {
+            check_request_id(rid)?;
+        }
+        for (k, v) in &self.details.0 {
+            check_name("details key", k)?;
+            match v {
+                DetailIn::Str(s) => check_text("details value", s, MAX_TEXT_LEN, false)?,
+                DetailIn::Commitment(h) => {
+                    hex32("details", h)?;
+                }
+                DetailIn::Int(_) | DetailIn::Bool(_) => {}
+            }
+        }
+        let details = self.details.0.iter().map(|(k, v)| {
+            let v = match v {
+                DetailIn::Str(s) => DetailRef::Str(s),
+                DetailIn::Int(i) => DetailRef::Int(*i),
+                DetailIn::Bool(b) => DetailRef::Bool(*b),
+                // Checked above.
+                DetailIn::Commitment(h) => DetailRef::Commitment(hex32("details", h).unwrap_or_default()),
+            };
+            (k.as_ref(), v)
+        });
+        let fields = Fields {
+            id: &id,
+            time,
+            scope,
+            principal: &principal,
+            actor_reason: self.actor.reason.as_deref(),
+            action: &self.action,
+            resource_kind: &self.resource.kind,
+            resource_id: &self.resource.uid,
+            outcome,
+            reason: &self.status_detail,
+            ip,
+            user_agent,
+            request_id,
+            details,
+        };
+        encode_fields(index, fields, out);
+        Ok(scope.tenant_id())
     }
 }
 

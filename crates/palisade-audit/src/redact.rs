@@ -82,12 +82,14 @@ impl Redactor for DefaultRedactor {
             return Redaction::Keep;
         }
         // Keys are already lowercase ASCII (checked when the detail was added).
-        // A plain window compare: far cheaper than `str::contains` set-up for
-        // keys this short, and this runs on every detail of every append.
+        // Only positions whose byte starts some fragment are tried: this runs
+        // on every detail of every append, inside the request-path budget.
         let k = key.as_bytes();
-        let hit = Self::SENSITIVE
-            .iter()
-            .any(|s| k.windows(s.len()).any(|w| w == s.as_bytes()));
+        let hit = (0..k.len()).any(|i| {
+            let rest = k.get(i..).unwrap_or_default();
+            matches!(rest.first(), Some(b'p' | b's' | b't' | b'a' | b'c' | b'b'))
+                && Self::SENSITIVE.iter().any(|s| rest.starts_with(s.as_bytes()))
+        });
         if hit {
             Redaction::Mask
         } else {

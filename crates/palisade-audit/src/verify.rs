@@ -2,7 +2,6 @@
 //! checkpoint's root, checks signatures and the checkpoint chain, and
 //! reports the first problem with its line and index.
 
-use crate::canonical::encode_record;
 use crate::checkpoint::{Checkpoint, SignatureCheck};
 use crate::export::{EXPORT_FORMAT, EXPORT_VERSION, LineIn, hex32, parse_line, parse_tenant};
 use crate::keys::Keyring;
@@ -340,23 +339,21 @@ impl Verifier<'_> {
                     return Err(classify(index, expected, rest));
                 }
                 let stored = hex32("leaf_hash", &stored).map_err(|e| malformed(e.to_string()))?;
-                let event = event.to_event().map_err(|e| malformed(e.to_string()))?;
-                if Some(event.scope.tenant_id()) != self.report.tenant {
+                let tenant = event.encode(index, &mut self.buf).map_err(|e| malformed(e.to_string()))?;
+                if Some(tenant) != self.report.tenant {
                     return Err((Some(index), Problem::WrongTenant));
                 }
-                encode_record(index, &event, &mut self.buf);
                 let lh = leaf_hash(&self.buf);
                 if !eq(&lh, &stored) {
                     // A record renumbered by one after an insertion or a
                     // deletion still hashes with its original index.
                     let mut shifted = |i: u64| {
-                        encode_record(i, &event, &mut self.buf);
-                        eq(&leaf_hash(&self.buf), &stored)
+                        event.encode(i, &mut self.buf).is_ok() && eq(&leaf_hash(&self.buf), &stored)
                     };
                     if index > 0 && shifted(index - 1) {
                         return Err((Some(index - 1), Problem::Inserted));
                     }
-                    if shifted(index + 1) {
+                    if index.checked_add(1).is_some_and(&mut shifted) {
                         return Err((Some(index), Problem::Missing { count: 1 }));
                     }
                     return Err((Some(index), Problem::Modified));

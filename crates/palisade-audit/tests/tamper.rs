@@ -257,3 +257,31 @@ fn hostile_inputs_do_not_panic() {
         Problem::BadHeader
     );
 }
+
+#[test]
+fn ambiguous_or_invalid_json_is_malformed() {
+    let (out, keys, _) = build_export(3, 10);
+    let text = String::from_utf8(out).unwrap();
+    // A repeated detail key would show one value and hash another.
+    let dup = text.replacen(
+        "\"details\":{\"amount_cents\":{\"int\":1299}",
+        "\"details\":{\"amount_cents\":{\"int\":1299},\"amount_cents\":{\"int\":1}",
+        1,
+    );
+    assert_ne!(dup, text);
+    let f = verify(dup.as_bytes(), &keys).problem.unwrap();
+    assert!(matches!(&f.problem, Problem::Malformed { reason } if reason.contains("increasing")), "{f:?}");
+    // Unknown fields, invalid values.
+    for (from, to) in [
+        ("\"action\":\"billing.update\"", "\"action\":\"Billing.Update\""),
+        ("\"status\":\"denied\"", "\"status\":\"maybe\""),
+        ("\"index\":0,", "\"index\":0,\"extra\":1,"),
+        ("\"src_ip\":\"203.0.113.7\"", "\"src_ip\":\"203.0.113.700\""),
+    ] {
+        let bad = text.replacen(from, to, 1);
+        assert_ne!(bad, text, "{from}");
+        let f = verify(bad.as_bytes(), &keys).problem.unwrap();
+        assert!(matches!(f.problem, Problem::Malformed { .. }), "{from}: {f:?}");
+        assert_eq!(f.index, Some(0));
+    }
+}
