@@ -60,6 +60,11 @@ mod shared;
 mod timeline;
 mod warning;
 
+// The guide's Rust examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/rbac.md")]
+struct GuideDoctests;
+
 pub use compile::{MAX_REASON_LEN, MAX_RULES, MAX_TIMED_PER_SCOPE, compile};
 pub use document::{Binding, DenyRule, POLICY_VERSION, PolicyDocument, RoleDef};
 pub use error::{RbacError, Result};
