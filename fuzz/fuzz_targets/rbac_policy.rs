@@ -7,10 +7,20 @@ use palisade_rbac::{PolicyDocument, Request, Subject, compile};
 use palisade_tenancy::{Principal, Scope, Timestamp};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let now = Timestamp::from_unix_seconds(1_790_000_000);
-    for doc in [PolicyDocument::from_toml(text), PolicyDocument::from_json(text)].into_iter().flatten() {
-        let Ok(policy) = compile(&doc, now) else { continue };
+    for doc in [
+        PolicyDocument::from_toml(text),
+        PolicyDocument::from_json(text),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let Ok(policy) = compile(&doc, now) else {
+            continue;
+        };
         let _ = policy.scope_mask(&doc.permissions);
         for b in doc.bindings.iter().take(8) {
             exercise(&policy, &b.principal, b.scope, now);
@@ -25,7 +35,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
 });
 
 fn exercise(policy: &palisade_rbac::CompiledPolicy, p: &Principal, scope: Scope, now: Timestamp) {
-    let names: Vec<String> = policy.permission_names().take(16).map(str::to_owned).collect();
+    let names: Vec<String> = policy
+        .permission_names()
+        .take(16)
+        .map(str::to_owned)
+        .collect();
     for n in &names {
         if let Some(id) = policy.permission(n) {
             let req = Request::new(p, scope, id, now);

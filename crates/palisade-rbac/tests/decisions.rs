@@ -1,11 +1,7 @@
 //! Hand-written decision and explanation cases: break-glass windows,
 //! project fallback, deny overrides, stale ids and masks, explanations, no
 //! allocation on the check path, and the example policy file.
-#![expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    reason = "test code: a panic is a failing test"
-)]
+#![expect(clippy::unwrap_used, reason = "test code: a panic is a failing test")]
 
 use palisade_rbac::{
     Binding, Decision, DenyRule, Outcome, PolicyDocument, Request, RoleDef, SharedPolicy, Subject,
