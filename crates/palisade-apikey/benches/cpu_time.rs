@@ -14,7 +14,9 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use hmac::{Hmac, KeyInit, Mac};
-use palisade_apikey::{ApiKeys, KeyFormat, NewKey, Pepper, PepperSet, VerifyContext};
+use palisade_apikey::{
+    ApiKeys, Argon2Params, Hashing, KeyFormat, NewKey, Pepper, PepperSet, VerifyContext,
+};
 use palisade_tenancy::{Scope, TenantId, Timestamp};
 use sha2::Sha256;
 
@@ -90,6 +92,17 @@ fn main() {
     });
     measure("issue (HMAC)", 50_000, || {
         black_box(keys.issue(NewKey::new(tenant, "b"), now).unwrap());
+    });
+    let a2 = keys
+        .issue(
+            NewKey::new(tenant, "a2").hashing(Hashing::Argon2id(Argon2Params::default())),
+            now,
+        )
+        .unwrap();
+    let a2_key = a2.expose_secret().to_owned();
+    let plain = VerifyContext::new(now);
+    measure("verify (Argon2id, OWASP m=19MiB t=2 p=1)", 20, || {
+        black_box(keys.verify(black_box(&a2_key), &plain).unwrap());
     });
     let mut text = String::new();
     let mut i = 0;
