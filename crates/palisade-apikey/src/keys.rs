@@ -261,6 +261,9 @@ impl<S: KeyStore> ApiKeys<S> {
     /// Roll a key: issue a new one with the same tenant, owner, scopes,
     /// limits and expiry, and let the old one keep working for `grace`
     /// (zero: it stops now). Both keys are live during the grace period.
+    /// The new key is a Palisade key hashed with HMAC-SHA256 under the
+    /// current pepper, whatever the old one was (so rotation also migrates
+    /// imported keys).
     ///
     /// # Errors
     /// [`ApiKeyError::NoSuchKey`], [`ApiKeyError::Inactive`] when the old
