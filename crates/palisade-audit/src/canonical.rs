@@ -7,8 +7,9 @@
 //! keys; no trailing bytes), so every record has one byte form.
 
 use crate::error::{AuditError, Result};
-use crate::event::{Actor, AuditEvent, DetailValue, Outcome, RequestFacts, Resource, check_name};
+use crate::event::{Actor, AuditEvent, DetailValue, Outcome, RequestFacts, Resource};
 use crate::redact::Commitment;
+use crate::validate::check_name;
 use palisade_tenancy::{Principal, Scope, Timestamp};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -94,7 +95,10 @@ pub fn encode_record(index: u64, event: &AuditEvent, out: &mut Vec<u8>) {
         ip: event.request.ip_addr(),
         user_agent: event.request.user_agent_str(),
         request_id: event.request.request_id_str(),
-        details: event.details.iter().map(|(k, v)| (k.as_str(), DetailRef::from(v))),
+        details: event
+            .details
+            .iter()
+            .map(|(k, v)| (k.as_str(), DetailRef::from(v))),
     };
     encode_fields(index, f, out);
 }

@@ -46,6 +46,7 @@ mod checkpoint;
 mod error;
 mod event;
 mod export;
+mod export_in;
 mod jsonl;
 mod keys;
 mod log;
@@ -56,6 +57,7 @@ mod proof;
 mod redact;
 mod shared;
 mod sink;
+mod validate;
 mod verify;
 
 pub use canonical::{RECORD_VERSION, decode_record, encode_record};

@@ -88,7 +88,9 @@ impl Redactor for DefaultRedactor {
         let hit = (0..k.len()).any(|i| {
             let rest = k.get(i..).unwrap_or_default();
             matches!(rest.first(), Some(b'p' | b's' | b't' | b'a' | b'c' | b'b'))
-                && Self::SENSITIVE.iter().any(|s| rest.starts_with(s.as_bytes()))
+                && Self::SENSITIVE
+                    .iter()
+                    .any(|s| rest.starts_with(s.as_bytes()))
         });
         if hit {
             Redaction::Mask

@@ -3,7 +3,8 @@
 //! reports the first problem with its line and index.
 
 use crate::checkpoint::{Checkpoint, SignatureCheck};
-use crate::export::{EXPORT_FORMAT, EXPORT_VERSION, LineIn, hex32, parse_line, parse_tenant};
+use crate::export::{EXPORT_FORMAT, EXPORT_VERSION};
+use crate::export_in::{LineIn, hex32, parse_line, parse_tenant};
 use crate::keys::Keyring;
 use crate::merkle::{Frontier, Hash, leaf_hash};
 use palisade_tenancy::TenantId;
@@ -339,7 +340,9 @@ impl Verifier<'_> {
                     return Err(classify(index, expected, rest));
                 }
                 let stored = hex32("leaf_hash", &stored).map_err(|e| malformed(e.to_string()))?;
-                let tenant = event.encode(index, &mut self.buf).map_err(|e| malformed(e.to_string()))?;
+                let tenant = event
+                    .encode(index, &mut self.buf)
+                    .map_err(|e| malformed(e.to_string()))?;
                 if Some(tenant) != self.report.tenant {
                     return Err((Some(index), Problem::WrongTenant));
                 }

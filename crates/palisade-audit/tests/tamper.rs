@@ -270,10 +270,16 @@ fn ambiguous_or_invalid_json_is_malformed() {
     );
     assert_ne!(dup, text);
     let f = verify(dup.as_bytes(), &keys).problem.unwrap();
-    assert!(matches!(&f.problem, Problem::Malformed { reason } if reason.contains("increasing")), "{f:?}");
+    assert!(
+        matches!(&f.problem, Problem::Malformed { reason } if reason.contains("increasing")),
+        "{f:?}"
+    );
     // Unknown fields, invalid values.
     for (from, to) in [
-        ("\"action\":\"billing.update\"", "\"action\":\"Billing.Update\""),
+        (
+            "\"action\":\"billing.update\"",
+            "\"action\":\"Billing.Update\"",
+        ),
         ("\"status\":\"denied\"", "\"status\":\"maybe\""),
         ("\"index\":0,", "\"index\":0,\"extra\":1,"),
         ("\"src_ip\":\"203.0.113.7\"", "\"src_ip\":\"203.0.113.700\""),
@@ -281,7 +287,10 @@ fn ambiguous_or_invalid_json_is_malformed() {
         let bad = text.replacen(from, to, 1);
         assert_ne!(bad, text, "{from}");
         let f = verify(bad.as_bytes(), &keys).problem.unwrap();
-        assert!(matches!(f.problem, Problem::Malformed { .. }), "{from}: {f:?}");
+        assert!(
+            matches!(f.problem, Problem::Malformed { .. }),
+            "{from}: {f:?}"
+        );
         assert_eq!(f.index, Some(0));
     }
 }
