@@ -255,7 +255,7 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
             policy,
             trail: Trail {
                 log: AuditLog::new(sinks, signer),
-                verify_keys,
+                verify_keys: std::sync::RwLock::new(verify_keys),
             },
             limiter,
             origins,

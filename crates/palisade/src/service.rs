@@ -90,10 +90,24 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
         &self.inner.trail.log
     }
 
-    /// The public keys that verify this instance's audit checkpoints.
-    #[must_use]
-    pub fn audit_keys(&self) -> &palisade_audit::Keyring {
-        &self.inner.trail.verify_keys
+    /// Sign every future audit checkpoint with `signer` (rotation), and
+    /// accept its key in [`Palisade::verify_audit`]. Checkpoints signed by
+    /// the previous key keep verifying: its public key stays in the keyring.
+    pub fn rotate_audit_signer(&self, signer: palisade_audit::CheckpointSigner) {
+        let (id, key) = (signer.key_id().clone(), signer.verify_key());
+        self.inner.trail.log.rotate_signer(signer);
+        self.add_audit_verify_key(id, key);
+    }
+
+    /// Accept checkpoints signed by `key` (e.g. the previous signing key
+    /// after a restart with a new one) in [`Palisade::verify_audit`].
+    pub fn add_audit_verify_key(&self, id: palisade_audit::KeyId, key: palisade_audit::VerifyKey) {
+        self.inner
+            .trail
+            .verify_keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id, key);
     }
 
     /// Export `tenant`'s audit log at `now` (a final checkpoint is signed),
@@ -119,7 +133,13 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
     /// a problem is located by line and record index in the report.
     #[must_use]
     pub fn verify_audit(&self, export: &[u8]) -> palisade_audit::Report {
-        palisade_audit::verify(export, &self.inner.trail.verify_keys)
+        let keys = self
+            .inner
+            .trail
+            .verify_keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        palisade_audit::verify(export, &keys)
     }
 
     /// The rate limiter (e.g. to call [`RateLimiter::sweep`] from a timer).

@@ -63,7 +63,7 @@ impl<'a> Decision<'a> {
 /// The audit log and the keys that verify its checkpoints.
 pub(crate) struct Trail {
     pub(crate) log: AuditLog,
-    pub(crate) verify_keys: Keyring,
+    pub(crate) verify_keys: std::sync::RwLock<Keyring>,
 }
 
 /// `billing:write` → `billing.write` (audit action names have no `:`).

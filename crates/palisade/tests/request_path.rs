@@ -777,6 +777,40 @@ fn secrets_and_files_from_configuration() {
 }
 
 #[test]
+fn audit_signer_rotation_keeps_old_checkpoints_verifiable() {
+    use palisade::audit::{CheckpointSigner, KeyId};
+    let w = world();
+    assert!(
+        w.palisade
+            .authorize(&key_req(&w.alice_key, "inbox:read", at(1)))
+            .is_ok()
+    );
+    w.palisade.audit_log().checkpoint(w.acme, at(2)).unwrap();
+    let next = CheckpointSigner::generate_ed25519(KeyId::new("audit-2027").unwrap()).unwrap();
+    w.palisade.rotate_audit_signer(next);
+    assert!(
+        w.palisade
+            .authorize(&key_req(&w.alice_key, "inbox:read", at(3)))
+            .is_ok()
+    );
+    let (n, text) = records(&w, w.acme);
+    assert_eq!(n, 2);
+    assert!(
+        text.contains("\"key_id\":\"ephemeral\"") && text.contains("\"key_id\":\"audit-2027\"")
+    );
+    // A verifier without the new key rejects the new checkpoint.
+    let export = w.palisade.export_audit(w.acme, at(4)).unwrap();
+    let old_only = palisade::audit::Keyring::new();
+    assert!(!palisade::audit::verify(&export, &old_only).is_ok());
+    // A second instance accepts it once told the public key.
+    let other = world();
+    let signer = CheckpointSigner::generate_ed25519(KeyId::new("k9").unwrap()).unwrap();
+    other
+        .palisade
+        .add_audit_verify_key(KeyId::new("k9").unwrap(), signer.verify_key());
+}
+
+#[test]
 fn builder_options_and_sharing() {
     let p = Palisade::builder(PalisadeConfig::default())
         .key_prefix("acme")
