@@ -26,9 +26,6 @@ pub const MAX_TIMED_PER_SCOPE: usize = 256;
 /// The most bindings plus deny rules in one policy.
 pub const MAX_RULES: usize = 1 << 24;
 
-/// What makes two bindings duplicates.
-type BindingKey = (u32, u32, u32, Option<Timestamp>, Option<Timestamp>);
-
 /// Validate `doc` and compile it for checks. `now` is only used to reject
 /// grants that have already expired; decisions take their own `now`.
 ///
@@ -63,8 +60,6 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
     let mut names = Names::default();
     let mut recs = Vec::with_capacity(doc.bindings.len());
     let mut metas = Vec::new();
-    let mut seen: FastMap<BindingKey, usize> = FastMap::default();
-    seen.reserve(doc.bindings.len());
     names.by_principal.reserve(doc.bindings.len());
     for (i, b) in doc.bindings.iter().enumerate() {
         let at = || format!("bindings[{i}]");
@@ -97,12 +92,6 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
         check_reason(b.reason.as_deref(), staff || timed, &at)?;
         let principal = names.principal(&b.principal);
         let scope = names.scope(b.scope);
-        if let Some(first) = seen.insert((principal, role, scope, b.not_before, b.expires_at), i) {
-            return Err(RbacError::DuplicateBinding {
-                at: at(),
-                first: format!("bindings[{first}]"),
-            });
-        }
         let meta = if timed || b.reason.is_some() {
             metas.push(Meta {
                 not_before: b.not_before,
@@ -204,6 +193,29 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
         let Some((pid, Some(tenant))) = k0 else {
             continue;
         };
+        // Duplicates share principal and tenant, so they meet in a group.
+        if group.len() > 1 {
+            let window = |r: &BindingRec| {
+                metas
+                    .get(r.meta as usize)
+                    .map(|m| (m.not_before, m.expires_at))
+            };
+            let mut keys: Vec<_> = group
+                .iter()
+                .map(|r| (r.role, r.scope, window(r), r.source))
+                .collect();
+            keys.sort_unstable();
+            if let Some(w) = keys
+                .windows(2)
+                .find(|w| matches!(w, [a, b] if (a.0, a.1, a.2) == (b.0, b.1, b.2)))
+            {
+                let (first, second) = (w.first().map_or(0, |k| k.3), w.last().map_or(0, |k| k.3));
+                return Err(RbacError::DuplicateBinding {
+                    at: format!("bindings[{second}]"),
+                    first: format!("bindings[{first}]"),
+                });
+            }
+        }
         let untimed = |r: &&BindingRec| {
             metas
                 .get(r.meta as usize)
@@ -331,21 +343,15 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
     for s in 0..u32::try_from(slots.len()).unwrap_or(0) {
         principal_index.insert_unique(slot_hash(s, None), s, |&x| slot_hash(x, None));
     }
-    let entry_hash = |i: u32| {
-        let e = out.entries.get(i as usize);
-        slot_hash(
-            e.map_or(0, |e| e.principal),
-            e.and_then(|e| scopes.get(e.scope as usize)),
-        )
-    };
-    let mut entry_index = hashbrown::HashTable::with_capacity(out.entries.len());
-    for i in 0..u32::try_from(out.entries.len()).unwrap_or(0) {
-        entry_index.insert_unique(entry_hash(i), i, |&x| entry_hash(x));
+    // Entries live in the table itself: one probe reaches the set id.
+    let entry_hash = |e: &Entry| slot_hash(e.principal, scopes.get(e.scope as usize));
+    let mut tables = out;
+    let mut entries = hashbrown::HashTable::with_capacity(tables.entries.len());
+    for e in core::mem::take(&mut tables.entries) {
+        entries.insert_unique(entry_hash(&e), e, entry_hash);
     }
     let mut binding_meta = metas;
     binding_meta.shrink_to_fit();
-    let mut tables = out;
-    tables.entries.shrink_to_fit();
     Ok(CompiledPolicy {
         perms,
         width,
@@ -355,8 +361,7 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
         principals: slots,
         principal_text: text,
         principal_index,
-        entries: tables.entries,
-        entry_index,
+        entries,
         timelines: tables.timelines,
         bounds: tables.bounds,
         piece_sets: tables.piece_sets,

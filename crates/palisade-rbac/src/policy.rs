@@ -111,8 +111,7 @@ pub struct CompiledPolicy {
     pub(crate) principals: Vec<PrincipalSlot>,
     pub(crate) principal_text: String,
     pub(crate) principal_index: hashbrown::HashTable<u32>,
-    pub(crate) entries: Vec<Entry>,
-    pub(crate) entry_index: hashbrown::HashTable<u32>,
+    pub(crate) entries: hashbrown::HashTable<Entry>,
     pub(crate) timelines: Vec<TimelineRef>,
     pub(crate) bounds: Vec<i64>,
     pub(crate) piece_sets: Vec<u32>,
@@ -335,8 +334,7 @@ impl CompiledPolicy {
             + self.scopes.capacity() * size_of::<Scope>()
             + self.principals.capacity() * size_of::<PrincipalSlot>()
             + self.principal_text.capacity()
-            + self.entries.capacity() * size_of::<Entry>()
-            + self.entry_index.allocation_size()
+            + self.entries.allocation_size()
             + self.timelines.capacity() * size_of::<TimelineRef>()
             + self.bounds.capacity() * 8
             + self.piece_sets.capacity() * 4;
@@ -417,13 +415,9 @@ impl CompiledPolicy {
     fn find_entry(&self, p: &Principal, scope: &Scope) -> Option<&Entry> {
         let (kind, id) = (p.kind(), p.id());
         let h = self.entry_hash(kind, id, scope);
-        let &i = self.entry_index.find(h, |&i| {
-            self.entries.get(i as usize).is_some_and(|e| {
-                self.scopes.get(e.scope as usize) == Some(scope)
-                    && self.slot_is(e.principal, kind, id)
-            })
-        })?;
-        self.entries.get(i as usize)
+        self.entries.find(h, |e| {
+            self.scopes.get(e.scope as usize) == Some(scope) && self.slot_is(e.principal, kind, id)
+        })
     }
 
     /// The slot of a principal named anywhere in the policy.
