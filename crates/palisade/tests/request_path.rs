@@ -881,3 +881,33 @@ proptest! {
         prop_assert_eq!(total, decisions);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// A key's scopes narrow, never widen: whatever it grants, a request
+    /// through the key is allowed only if the owner's own session is.
+    #[test]
+    fn key_scopes_only_narrow(
+        granted in proptest::collection::vec(
+            proptest::sample::select(vec!["inbox:*", "inbox:read", "knowledge:read", "billing:*", "*:read", "*:*"]),
+            1..4,
+        )
+    ) {
+        let w = world();
+        let alice = Principal::user("alice@acme.example").unwrap();
+        let bob = Principal::user("bob@globex.example").unwrap();
+        for (owner, tenant) in [(&alice, w.acme), (&bob, w.globex)] {
+            let new = NewKey::new(Scope::tenant(tenant), "p").owner(owner.clone()).scopes(granted.iter().copied()).unwrap();
+            let key = w.palisade.keys().issue(new, at(0)).unwrap();
+            for perm in ["inbox:read", "inbox:write", "knowledge:read", "billing:read", "billing:write"] {
+                let via_key = w.palisade.authorize(&key_req(key.expose_secret(), perm, at(1))).is_ok();
+                let session = Request::new(Credential::Authenticated { principal: owner, scope: Scope::tenant(tenant) }, perm, "x", "y", at(1));
+                let as_owner = w.palisade.authorize(&session).is_ok();
+                let key_grants = granted.iter().any(|g| palisade::apikey::scope_covers(g, perm));
+                prop_assert!(!via_key || as_owner, "{perm}: key allowed what the owner may not");
+                prop_assert_eq!(via_key, as_owner && key_grants, "{}", perm);
+            }
+        }
+    }
+}
