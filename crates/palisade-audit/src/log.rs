@@ -19,8 +19,9 @@ use std::sync::Arc;
 pub struct CheckpointPolicy {
     /// After this many records since the last checkpoint (0 = never by count).
     pub every_records: u64,
-    /// When an appended event's time is this many milliseconds after the
-    /// last checkpoint (0 = never by time).
+    /// When `now` (an appended event's time, or `tick`'s argument) is this
+    /// many milliseconds after the first record not yet covered by a
+    /// checkpoint (0 = never by time).
     pub every_millis: u64,
 }
 
@@ -54,6 +55,8 @@ pub struct TenantLog {
     redactor: Arc<dyn Redactor>,
     policy: CheckpointPolicy,
     last: Option<Checkpoint>,
+    /// Time of the first record not yet covered by a checkpoint.
+    pending_since: Option<Timestamp>,
     closed: bool,
 }
 
@@ -61,6 +64,13 @@ impl core::fmt::Debug for TenantLog {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "TenantLog({}, size {})", self.tenant, self.tree.size())
     }
+}
+
+/// Records a resumed log holds beyond its last checkpoint (their times are
+/// unknown here, so a time-based checkpoint is due at the first `tick`).
+fn tree_size_after(state: &Resume) -> u64 {
+    let covered = state.last_checkpoint.as_ref().map_or(0, |c| c.size);
+    (state.leaves.len() as u64).saturating_sub(covered)
 }
 
 impl TenantLog {
@@ -79,6 +89,7 @@ impl TenantLog {
         signer: Arc<CheckpointSigner>,
         state: Resume,
     ) -> Self {
+        let uncovered = tree_size_after(&state);
         let mut tree = Tree::new();
         for l in state.leaves {
             tree.push(l);
@@ -91,6 +102,12 @@ impl TenantLog {
             signer,
             redactor: Arc::new(DefaultRedactor),
             policy: CheckpointPolicy::default(),
+            pending_since: (uncovered > 0).then(|| {
+                state
+                    .last_checkpoint
+                    .as_ref()
+                    .map_or(Timestamp::EPOCH, |c| c.time)
+            }),
             last: state.last_checkpoint,
             closed: false,
         }
@@ -166,6 +183,9 @@ impl TenantLog {
             return Err(e);
         }
         self.tree.push(lh);
+        if self.pending_since.is_none() {
+            self.pending_since = Some(event.time);
+        }
         if self.due(event.time) {
             self.checkpoint(event.time)?;
         }
@@ -176,17 +196,15 @@ impl TenantLog {
     }
 
     fn due(&self, now: Timestamp) -> bool {
-        let (size, time) = self
-            .last
-            .as_ref()
-            .map_or((0, None), |c| (c.size, Some(c.time)));
+        let size = self.last.as_ref().map_or(0, |c| c.size);
         let pending = self.tree.size() - size;
         if pending == 0 {
             return false;
         }
         let by_count = self.policy.every_records != 0 && pending >= self.policy.every_records;
+        // At most T ms between a record and the first checkpoint covering it.
         let by_time = self.policy.every_millis != 0
-            && time.is_some_and(|t| {
+            && self.pending_since.is_some_and(|t| {
                 now.duration_since(t)
                     .is_some_and(|d| d.as_millis() >= u128::from(self.policy.every_millis))
             });
@@ -214,6 +232,7 @@ impl TenantLog {
             return Err(e);
         }
         self.last = Some(cp.clone());
+        self.pending_since = None;
         Ok(cp)
     }
 

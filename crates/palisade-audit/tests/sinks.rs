@@ -149,37 +149,23 @@ fn key_rotation_needs_both_keys() {
 #[test]
 fn time_policy_and_tick_sign_checkpoints() {
     let t = tenant(1);
+    let at = |ms| Timestamp::from_unix_millis(T0 + ms);
     let mut log = TenantLog::new(t, Box::new(MemorySink::new()), Arc::new(hmac_signer("k")))
         .with_policy(CheckpointPolicy {
             every_records: 0,
             every_millis: 1000,
         });
-    log.append(sample_event(t, 0)).unwrap();
-    assert!(
-        log.last_checkpoint().is_none(),
-        "no earlier checkpoint to measure from"
-    );
-    log.checkpoint(Timestamp::from_unix_millis(T0)).unwrap();
-    log.append(sample_event(t, 1)).unwrap(); // 10 ms later: not due
-    assert_eq!(log.last_checkpoint().unwrap().size(), 1);
-    assert!(
-        log.tick(Timestamp::from_unix_millis(T0 + 999))
-            .unwrap()
-            .is_none()
-    );
-    assert_eq!(
-        log.tick(Timestamp::from_unix_millis(T0 + 1000))
-            .unwrap()
-            .unwrap()
-            .size(),
-        2
-    );
-    assert!(
-        log.tick(Timestamp::from_unix_millis(T0 + 5000))
-            .unwrap()
-            .is_none(),
-        "nothing pending"
-    );
+    assert!(log.tick(at(5000)).unwrap().is_none(), "nothing to sign");
+    log.append(sample_event(t, 0)).unwrap(); // time T0
+    log.append(sample_event(t, 1)).unwrap(); // T0 + 10 ms: not due
+    assert!(log.last_checkpoint().is_none());
+    assert!(log.tick(at(999)).unwrap().is_none());
+    assert_eq!(log.tick(at(1000)).unwrap().unwrap().size(), 2);
+    assert!(log.tick(at(5000)).unwrap().is_none(), "nothing pending");
+    // An append more than T after the first pending record signs by itself.
+    log.append(sample_event(t, 200)).unwrap(); // T0 + 2000
+    log.append(sample_event(t, 300)).unwrap(); // T0 + 3000
+    assert_eq!(log.last_checkpoint().unwrap().size(), 4);
 }
 
 #[test]
