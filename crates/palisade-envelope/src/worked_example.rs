@@ -32,6 +32,26 @@ fn hex(b: &[u8]) -> String {
 }
 
 #[test]
+fn doc_shows_the_same_bytes() {
+    let doc = include_str!("../../../docs/envelope-format.md");
+    let start = doc.find("<!-- BEGIN WORKED EXAMPLE OUTPUT -->").unwrap();
+    let end = doc.find("<!-- END WORKED EXAMPLE OUTPUT -->").unwrap();
+    let block: String = doc[start..end]
+        .lines()
+        .filter(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_hexdigit()))
+        .collect();
+    assert_eq!(block, EXPECTED_HEX.trim());
+    // The intermediate values quoted in the doc too.
+    for v in [
+        "bbe05d43fadb21051b6769a3a42901a726abf76ca113a5e1b1efa4a57c39826f",
+        "9b9e4fd4785417eac50e337aee4ac5e5dae5660d5d545e948ec4a8c0093251d1",
+        "208574fa053b967335d43f53b2253e2829d35ecc325e11df5e4bc39b85e25797",
+    ] {
+        assert!(doc.contains(v), "{v}");
+    }
+}
+
+#[test]
 fn worked_example_matches_the_doc() {
     let (ring, ctx) = example_inputs();
     let dk = DataKey::from_bytes(seq(0x20));
