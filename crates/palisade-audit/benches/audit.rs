@@ -219,6 +219,30 @@ fn verification(c: &mut Criterion) {
     g.finish();
 }
 
+/// Opt-in (`AUDIT_BENCH_1M=1`, ~1.5 GB of memory): verify a real 1M-record
+/// export once, measured in on-CPU and wall time.
+fn verification_1m(_c: &mut Criterion) {
+    if std::env::var_os("AUDIT_BENCH_1M").is_none() {
+        return;
+    }
+    const N: u64 = 1_000_000;
+    let tenant = TenantId::from_bytes([1; 16]);
+    let s = signer();
+    let keys = Keyring::new().with(s.key_id().clone(), s.verify_key());
+    let mut log = TenantLog::new(tenant, Box::new(MemorySink::new()), s).with_policy(POLICY);
+    for i in 0..N {
+        log.append(event(tenant, i)).unwrap();
+    }
+    let mut export = Vec::new();
+    log.export(Timestamp::from_unix_millis(1_796_000_000_000), &mut export).unwrap();
+    drop(log);
+    eprintln!("export of {N} records: {} bytes", export.len());
+    cpu_report("verify 1M export (per export)", 1, |_| {
+        let r = verify(&export, &keys);
+        assert!(r.is_ok() && r.records == N);
+    });
+}
+
 fn proofs(c: &mut Criterion) {
     const N: u64 = 1_000_000;
     let tenant = TenantId::from_bytes([1; 16]);
@@ -263,5 +287,5 @@ fn proofs(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, append, verification, proofs);
+criterion_group!(benches, append, verification, verification_1m, proofs);
 criterion_main!(benches);
