@@ -11,7 +11,6 @@ use crate::policy::{
 };
 use crate::roles::RoleTable;
 use crate::timeline::{self, Item};
-use crate::warning::Warning;
 use palisade_tenancy::{Principal, PrincipalKind, Scope, TenantId, Timestamp};
 use std::collections::HashMap;
 
@@ -309,14 +308,14 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
         }
     }
 
-    let warnings = deny_warnings(
+    let warnings = crate::warning::deny_warnings(
         doc,
         &recs,
         &denies,
         &deny_sets,
         &role_sets,
         &roles,
-        &names,
+        &names.scopes,
         &denies_for,
     );
     recs.sort_by_key(|r| (r.principal, r.source));
@@ -494,49 +493,4 @@ impl Tables {
         });
         Ok(())
     }
-}
-
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one-shot helper over compile's locals"
-)]
-fn deny_warnings<I: Iterator<Item = usize>>(
-    doc: &PolicyDocument,
-    recs: &[BindingRec],
-    denies: &[DenyRec],
-    deny_sets: &[Vec<u64>],
-    role_sets: &[Vec<u64>],
-    roles: &RoleTable,
-    names: &Names<'_>,
-    denies_for: &dyn Fn(u32, TenantId) -> I,
-) -> Vec<Warning> {
-    let mut out = Vec::new();
-    for r in recs {
-        let Some(scope) = names.scopes.get(r.scope as usize) else {
-            continue;
-        };
-        let Some(rs) = role_sets.get(r.role as usize) else {
-            continue;
-        };
-        if crate::bitset::is_empty(rs) {
-            continue;
-        }
-        for j in denies_for(r.principal, scope.tenant_id()) {
-            if let (Some(d), Some(ds)) = (denies.get(j), deny_sets.get(j))
-                && d.scope.contains(scope)
-                && crate::bitset::is_subset(rs, ds)
-            {
-                out.push(Warning::DenyEmptiesRole {
-                    deny: format!("denies[{j}]"),
-                    binding: format!("bindings[{}]", r.source),
-                    role: roles.name(r.role).to_owned(),
-                    principal: doc
-                        .bindings
-                        .get(r.source as usize)
-                        .map_or_else(String::new, |b| b.principal.to_string()),
-                });
-            }
-        }
-    }
-    out
 }
