@@ -32,7 +32,8 @@ type DenialHook = Arc<dyn Fn(&Denial, &Parts) + Send + Sync>;
 /// A tower layer that authorizes every request for one permission.
 ///
 /// It reads the API key from `Authorization: Bearer …` or the configured
-/// header (`x-api-key` by default; presenting both is refused), runs
+/// header (`x-api-key` by default; presenting both is refused) — or, with
+/// no key, a [`Session`] your own login layer put in the extensions — runs
 /// [`Palisade::authorize`] with the request path as the resource id, the
 /// peer address (axum `ConnectInfo`), `User-Agent`, `X-Request-Id` and
 /// `Origin`, and then either inserts [`Authorized`] into the request
@@ -104,6 +105,20 @@ impl<S, P, Inner> tower::Layer<Inner> for PalisadeLayer<S, P> {
             layer: self.clone(),
         }
     }
+}
+
+/// A user your own authentication layer has already verified (a session
+/// cookie, an OIDC token…). Insert it into the request extensions *before*
+/// the [`PalisadeLayer`]: requests that carry no API key are then authorized
+/// as [`Credential::Authenticated`] for this principal and scope. An API key,
+/// when present, takes precedence. Never build a `Session` from anything the
+/// client can set unverified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// The authenticated principal (`user:…` or `service:…`; `staff:` is refused).
+    pub principal: palisade_tenancy::Principal,
+    /// The tenant or project the session acts in.
+    pub scope: palisade_tenancy::Scope,
 }
 
 /// The service made by [`PalisadeLayer`].
@@ -239,28 +254,36 @@ where
                 origin: header_str(headers, &header::ORIGIN),
             };
             let now = Timestamp::now();
-            match credential(headers, &layer.key_header) {
-                Presented::None => Err(Denial::new(
+            let path = parts.uri.path();
+            let resource_id = path.get(..path.len().min(200)).unwrap_or("/");
+            let ask = |credential| {
+                let request = Request::new(
+                    credential,
+                    &layer.permission,
+                    &layer.resource_kind,
+                    resource_id,
+                    now,
+                )
+                .facts(facts);
+                layer.palisade.authorize(&request)
+            };
+            match (
+                credential(headers, &layer.key_header),
+                parts.extensions.get::<Session>(),
+            ) {
+                (Presented::One(key), _) => ask(Credential::ApiKey(key)),
+                (Presented::None, Some(s)) => ask(Credential::Authenticated {
+                    principal: &s.principal,
+                    scope: s.scope,
+                }),
+                (Presented::None, None) => Err(Denial::new(
                     DenyReason::MissingCredential,
                     "no credential presented",
                 )),
-                Presented::Invalid => Err(Denial::new(
+                (Presented::Invalid, _) => Err(Denial::new(
                     DenyReason::InvalidKey,
                     "credential header unreadable, empty, too long, or presented twice",
                 )),
-                Presented::One(key) => {
-                    let path = parts.uri.path();
-                    let resource_id = path.get(..path.len().min(200)).unwrap_or("/");
-                    let request = Request::new(
-                        Credential::ApiKey(key),
-                        &layer.permission,
-                        &layer.resource_kind,
-                        resource_id,
-                        now,
-                    )
-                    .facts(facts);
-                    layer.palisade.authorize(&request)
-                }
             }
         };
         match outcome {

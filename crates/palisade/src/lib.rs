@@ -98,7 +98,7 @@ pub use error::{PalisadeError, Result};
 #[cfg(feature = "axum")]
 pub use http_headers::{SecurityHeaders, tenant_cors};
 #[cfg(feature = "axum")]
-pub use http_layer::{PalisadeLayer, PalisadeService, denial_response};
+pub use http_layer::{PalisadeLayer, PalisadeService, Session, denial_response};
 pub use ratelimit::{LimitLevel, RateLimited, RateLimiter, RateStatus};
 #[cfg(feature = "service")]
 pub use request::{Credential, Request, RequestFacts};

@@ -294,3 +294,56 @@ async fn service_over_loopback() {
     }
     server.abort();
 }
+
+/// A session principal set by the host's own authentication layer is
+/// authorized without an API key; an API key still takes precedence.
+#[tokio::test(flavor = "current_thread")]
+async fn session_principal_without_api_key() {
+    use axum::routing::get;
+    use palisade::tenancy::{Principal, Scope};
+    use palisade::{Authorized, PalisadeLayer, Session};
+    use tower::ServiceExt;
+
+    let service = axum_service::build(false).unwrap();
+    let acme: TenantId = axum_service::ACME.parse().unwrap();
+    let app = |principal: &str| {
+        axum::Router::new()
+            .route(
+                "/inbox",
+                get(|a: Authorized| async move { a.principal().to_string() }),
+            )
+            .route_layer(PalisadeLayer::new(service.palisade.clone(), "inbox:read"))
+            .layer(axum::Extension(Session {
+                principal: principal.parse::<Principal>().unwrap(),
+                scope: Scope::tenant(acme),
+            }))
+    };
+    let get_inbox = |auth: Option<&str>| {
+        let mut b = axum::http::Request::builder().uri("/inbox");
+        if let Some(a) = auth {
+            b = b.header("authorization", a);
+        }
+        b.body(axum::body::Body::empty()).unwrap()
+    };
+    let body = |r: axum::response::Response| async move {
+        String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    };
+
+    let r = app("user:alice@acme.example")
+        .oneshot(get_inbox(None))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(body(r).await, "user:alice@acme.example");
+    // A user without a binding in Acme is refused; so is staff outside break-glass.
+    for who in ["user:mallory@evil.example", "staff:sam"] {
+        let r = app(who).oneshot(get_inbox(None)).await.unwrap();
+        assert_eq!(r.status(), 403, "{who}");
+    }
+    // An API key wins over the session (and is checked as usual).
+    let r = app("user:mallory@evil.example")
+        .oneshot(get_inbox(Some("Bearer nonsense")))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
