@@ -157,5 +157,58 @@ fn bench(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, bench);
+/// The tower layer in-process (no sockets): the same handler with and
+/// without `PalisadeLayer`, security headers on both.
+#[cfg(feature = "axum")]
+fn layer(c: &mut Criterion) {
+    use axum::routing::get;
+    use tower::ServiceExt;
+    let (Ok(s), Ok(rt)) = (
+        setup(),
+        tokio::runtime::Builder::new_current_thread().build(),
+    ) else {
+        eprintln!("benchmark set-up failed");
+        return;
+    };
+    let Ok(headers) = palisade::SecurityHeaders::api(&palisade::HttpConfig::default()) else {
+        return;
+    };
+    let handler = || async { "[]" };
+    let open = headers.apply(axum::Router::new().route("/inbox", get(handler)));
+    let guarded = headers.apply(
+        axum::Router::new()
+            .route("/inbox", get(handler))
+            .route_layer(palisade::PalisadeLayer::new(
+                s.palisade.clone(),
+                "inbox:read",
+            )),
+    );
+    let bearer = format!("Bearer {}", s.key);
+    let request = |auth: bool| {
+        let mut b = axum::http::Request::builder().uri("/inbox");
+        if auth {
+            b = b.header("authorization", bearer.as_str());
+        }
+        b.body(axum::body::Body::empty())
+    };
+    let mut g = c.benchmark_group("layer");
+    for (name, app, auth) in [
+        ("without_layer", &open, false),
+        ("with_layer", &guarded, true),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let Ok(req) = request(auth) else { return false };
+                rt.block_on(app.clone().oneshot(req))
+                    .is_ok_and(|r| r.status().is_success())
+            })
+        });
+    }
+    g.finish();
+}
+
+#[cfg(not(feature = "axum"))]
+fn layer(_: &mut Criterion) {}
+
+criterion_group!(benches, bench, layer);
 criterion::criterion_main!(benches);

@@ -51,21 +51,34 @@ type DenialHook = Arc<dyn Fn(&Denial, &Parts) + Send + Sync>;
 /// # Ok(()) }
 /// ```
 pub struct PalisadeLayer<S = palisade_apikey::MemoryStore, P = palisade_envelope::LocalKeyring> {
+    // One `Arc`: axum clones the service for every request.
+    shared: Arc<LayerConfig<S, P>>,
+}
+
+struct LayerConfig<S, P> {
     palisade: Palisade<S, P>,
-    permission: Arc<str>,
-    resource_kind: Arc<str>,
+    permission: Box<str>,
+    resource_kind: Box<str>,
     key_header: HeaderName,
     on_denial: Option<DenialHook>,
+}
+
+impl<S, P> Clone for LayerConfig<S, P> {
+    fn clone(&self) -> Self {
+        Self {
+            palisade: self.palisade.clone(),
+            permission: self.permission.clone(),
+            resource_kind: self.resource_kind.clone(),
+            key_header: self.key_header.clone(),
+            on_denial: self.on_denial.clone(),
+        }
+    }
 }
 
 impl<S, P> Clone for PalisadeLayer<S, P> {
     fn clone(&self) -> Self {
         Self {
-            palisade: self.palisade.clone(),
-            permission: Arc::clone(&self.permission),
-            resource_kind: Arc::clone(&self.resource_kind),
-            key_header: self.key_header.clone(),
-            on_denial: self.on_denial.clone(),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
@@ -78,21 +91,27 @@ impl<S: KeyStore + 'static, P: KeyProvider + 'static> PalisadeLayer<S, P> {
         let kind = permission.split_once(':').map_or(permission, |(r, _)| r);
         let key_header = HeaderName::from_bytes(palisade.config().http.api_key_header.as_bytes())
             .unwrap_or(HeaderName::from_static("x-api-key"));
-        Self {
+        let shared = LayerConfig {
             permission: permission.into(),
             resource_kind: kind.into(),
             palisade,
             key_header,
             on_denial: None,
+        };
+        Self {
+            shared: Arc::new(shared),
         }
     }
 
     /// Call `hook` with every denial and the request parts, e.g. to log
     /// [`Denial::explain`]. It runs before the response is sent.
     #[must_use]
-    pub fn on_denial(mut self, hook: impl Fn(&Denial, &Parts) + Send + Sync + 'static) -> Self {
-        self.on_denial = Some(Arc::new(hook));
-        self
+    pub fn on_denial(self, hook: impl Fn(&Denial, &Parts) + Send + Sync + 'static) -> Self {
+        let mut shared = Arc::unwrap_or_clone(self.shared);
+        shared.on_denial = Some(Arc::new(hook));
+        Self {
+            shared: Arc::new(shared),
+        }
     }
 }
 
@@ -241,7 +260,7 @@ where
         let clone = self.inner.clone();
         let mut inner = core::mem::replace(&mut self.inner, clone);
         let (mut parts, body) = req.into_parts();
-        let layer = &self.layer;
+        let layer = &*self.layer.shared;
         let outcome = {
             let headers = &parts.headers;
             let facts = RequestFacts {
