@@ -11,7 +11,7 @@ use crate::backend::{Cipher, TAG_LEN};
 use crate::derive::{COMMITMENT_LEN, KeyMaterial, LABEL_KEK, NONCE_LEN};
 use crate::error::{DecryptFailure, EnvelopeError, Result};
 use crate::provider::{KekId, KeyProvider, KeyRef, WrappedKey};
-use crate::secret::{DataKey, KEY_LEN, Kek, key_from_hex, random};
+use crate::secret::{DataKey, KEY_LEN, Kek, key_from_hex, random_nonce};
 
 /// Length of a data key wrapped by [`LocalKeyring`]:
 /// `nonce(32) ‖ commitment(32) ‖ AES-GCM(data key)(32) ‖ tag(16)`.
@@ -354,9 +354,7 @@ impl KeyProvider for LocalKeyring {
     }
 
     fn wrap(&self, key: &DataKey, scope: &Scope) -> Result<WrappedKey> {
-        let mut nonce = [0u8; NONCE_LEN];
-        random(&mut nonce)?;
-        self.wrap_with_nonce(key, scope, &nonce)
+        self.wrap_with_nonce(key, scope, &random_nonce()?)
     }
 
     fn unwrap(&self, key_ref: &KeyRef, wrapped: &[u8], scope: &Scope) -> Result<DataKey> {

@@ -85,3 +85,5 @@ pub use scoped::ScopedEnvelope;
 pub use secret::{DataKey, KEY_LEN, Kek};
 pub use single::MAX_SINGLE_LEN;
 pub use stream::{DecryptReader, EncryptWriter, StreamOpener, StreamSealer};
+#[cfg(test)]
+mod perf_probe;

@@ -6,7 +6,7 @@ use crate::context::EncryptionContext;
 use crate::derive::{COMMITMENT_LEN, Derived, KeyMaterial, LABEL_MSG, NONCE_LEN};
 use crate::error::{DecryptFailure, EnvelopeError, Result};
 use crate::format::{FORMAT_VERSION, Header, MODE_SINGLE, SUITE_AES256GCM_HKDF_COMMIT, body_aad};
-use crate::secret::random;
+use crate::secret::random_nonce;
 
 /// Largest single-shot plaintext: the AES-GCM limit of 2^36 − 32 bytes.
 pub const MAX_SINGLE_LEN: u64 = (1 << 36) - 32;
@@ -20,8 +20,7 @@ pub(crate) fn write_header(
     segment_size: Option<u32>,
     out: &mut Vec<u8>,
 ) -> Result<Derived> {
-    let mut nonce = [0u8; NONCE_LEN];
-    random(&mut nonce)?;
+    let nonce = random_nonce()?;
     Ok(write_header_with_nonce(
         material,
         ctx,

@@ -88,3 +88,60 @@ fn cache_saves_provider_calls_within_limits() {
     env.clear_cache();
     assert_eq!(&env.open_cached(&c, &a, now).unwrap()[..], b"x");
 }
+
+struct Counting(
+    palisade_envelope::LocalKeyring,
+    std::sync::atomic::AtomicUsize,
+    std::sync::atomic::AtomicUsize,
+);
+impl palisade_envelope::KeyProvider for Counting {
+    fn primary(&self) -> palisade_envelope::Result<palisade_envelope::KeyRef> {
+        self.0.primary()
+    }
+    fn wrap(
+        &self,
+        k: &palisade_envelope::DataKey,
+        s: &palisade_tenancy::Scope,
+    ) -> palisade_envelope::Result<palisade_envelope::WrappedKey> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.wrap(k, s)
+    }
+    fn unwrap(
+        &self,
+        r: &palisade_envelope::KeyRef,
+        w: &[u8],
+        s: &palisade_tenancy::Scope,
+    ) -> palisade_envelope::Result<palisade_envelope::DataKey> {
+        self.2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.unwrap(r, w, s)
+    }
+    fn is_primary(&self, r: &palisade_envelope::KeyRef) -> bool {
+        self.0.is_primary(r)
+    }
+    fn check_decryptable(&self, r: &palisade_envelope::KeyRef) -> palisade_envelope::Result<()> {
+        self.0.check_decryptable(r)
+    }
+}
+
+#[test]
+fn cached_seal_and_open_make_no_provider_calls() {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    let env = Envelope::with_cache(
+        Counting(ring(), AtomicUsize::new(0), AtomicUsize::new(0)),
+        CacheLimits::default(),
+    );
+    let now = Timestamp::from_unix_seconds(5);
+    let c = ctx(tenant(1), "a");
+    let mut out = Vec::new();
+    for _ in 0..100 {
+        env.seal_into(&c, b"hello", &mut out, now).unwrap();
+        assert_eq!(env.open_in_place(&c, &mut out, now).unwrap(), b"hello");
+    }
+    assert_eq!(
+        (
+            env.provider().1.load(Relaxed),
+            env.provider().2.load(Relaxed)
+        ),
+        (1, 0)
+    );
+}
