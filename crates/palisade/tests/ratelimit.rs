@@ -208,6 +208,24 @@ fn clock_never_runs_backwards() {
     assert_eq!(rl.clock_millis(), u64::try_from(T0 + 5_000).unwrap());
 }
 
+#[test]
+fn a_stepped_wall_clock_neither_refills_nor_freezes() {
+    let rl = RateLimiter::new(&cfg(2, 100, 100), []).unwrap();
+    let scope = Scope::tenant(TenantId::new_v7());
+    let ok = |ms: i64| {
+        rl.check(&key(0), &scope, Timestamp::from_unix_millis(T0 + ms))
+            .is_ok()
+    };
+    assert!(ok(0) && ok(0) && !ok(0));
+    // Clock stepped an hour ahead: the bucket refills once (one burst)…
+    assert!(ok(3_600_000) && ok(3_600_000) && !ok(3_600_000));
+    // …and stepped back: no refill, and no freeze until the wall clock
+    // catches up — half a second later one request is replenished.
+    assert!(!ok(1_000));
+    assert!(ok(1_500));
+    assert!(!ok(1_500));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
