@@ -130,6 +130,8 @@ impl PalisadeConfig {
                 rate.to_quota(&format!("rate_limits.plans.{name}.{level}"))?;
             }
         }
+        rl.failed_auth_per_ip
+            .to_quota("rate_limits.failed_auth_per_ip")?;
         if rl.sweep_every == 0 {
             return Err(PalisadeError::config(
                 "rate_limits.sweep_every",
@@ -210,6 +212,10 @@ pub struct RateLimitConfig {
     /// Every this many checks, state that is indistinguishable from fresh
     /// (idle keys, projects, tenants) is dropped, bounding memory.
     pub sweep_every: u32,
+    /// Refused credentials per client address. Beyond it, further refusals
+    /// from that address answer 429 and are not audited one by one, so a
+    /// flood of bad keys cannot fill the audit log.
+    pub failed_auth_per_ip: RateConfig,
 }
 
 impl Default for RateLimitConfig {
@@ -227,6 +233,11 @@ impl Default for RateLimitConfig {
                 ("enterprise".into(), plan(1_000, 2_500, 5_000)),
             ]),
             sweep_every: 4096,
+            failed_auth_per_ip: RateConfig {
+                requests: 10,
+                per_seconds: 60,
+                burst: Some(20),
+            },
         }
     }
 }

@@ -82,6 +82,7 @@ impl DenyReason {
             Self::RateLimited(LimitLevel::Key) => "rate_limited_key",
             Self::RateLimited(LimitLevel::Project) => "rate_limited_project",
             Self::RateLimited(LimitLevel::Tenant) => "rate_limited_tenant",
+            Self::RateLimited(LimitLevel::Address) => "rate_limited_address",
             Self::CrossTenant => "cross_tenant",
             Self::NotPermitted => "not_permitted",
             Self::OriginNotAllowed => "origin_not_allowed",

@@ -41,6 +41,8 @@ pub enum LimitLevel {
     Project,
     /// The tenant's limit (all its keys and projects together).
     Tenant,
+    /// Refused credentials per client address.
+    Address,
 }
 
 impl LimitLevel {
@@ -51,6 +53,7 @@ impl LimitLevel {
             Self::Key => "key",
             Self::Project => "project",
             Self::Tenant => "tenant",
+            Self::Address => "address",
         }
     }
 }
@@ -71,6 +74,8 @@ pub struct RateLimiter {
     default_plan: usize,
     sweep_every: u64,
     checks: AtomicU64,
+    failures: Keyed<std::net::IpAddr>,
+    failure_policy: Arc<str>,
 }
 
 impl core::fmt::Debug for RateLimiter {
@@ -221,7 +226,17 @@ impl RateLimiter {
         for (tenant, name) in tenant_plans {
             tenant_plan.insert(tenant, lookup(&format!("tenants.{tenant}.plan"), name)?);
         }
+        let qf = cfg
+            .failed_auth_per_ip
+            .to_quota("rate_limits.failed_auth_per_ip")?;
+        let failure_policy = format!(
+            "\"address\";q={};w={}",
+            qf.burst_size(),
+            ceil_secs(qf.burst_size_replenished_in()).max(1)
+        );
         Ok(Self {
+            failures: keyed(qf, &clock),
+            failure_policy: failure_policy.into(),
             clock,
             plans,
             tenant_plan,
@@ -287,6 +302,27 @@ impl RateLimiter {
         Ok(tightest)
     }
 
+    /// Count one refused credential from `ip` at `now`.
+    ///
+    /// # Errors
+    /// [`RateLimited`] (level [`LimitLevel::Address`]) once the address is
+    /// over `failed_auth_per_ip`.
+    pub fn check_failure(
+        &self,
+        ip: std::net::IpAddr,
+        now: Timestamp,
+    ) -> core::result::Result<(), RateLimited> {
+        let at = self.clock.observe(now);
+        self.failures
+            .check_key(&ip)
+            .map(|_| ())
+            .map_err(|nu| RateLimited {
+                level: LimitLevel::Address,
+                retry_after: nu.wait_time_from(at),
+                policy: Arc::clone(&self.failure_policy),
+            })
+    }
+
     /// Drop all state indistinguishable from a fresh bucket (principals,
     /// projects and tenants idle for at least their burst window). Runs by
     /// itself every `sweep_every` checks; call it from a timer as well if the
@@ -300,6 +336,8 @@ impl RateLimiter {
             p.by_tenant.retain_recent();
             p.by_tenant.shrink_to_fit();
         }
+        self.failures.retain_recent();
+        self.failures.shrink_to_fit();
     }
 
     /// How many principals, projects and tenants currently hold state.
@@ -308,7 +346,8 @@ impl RateLimiter {
         self.plans
             .iter()
             .map(|p| p.by_key.len() + p.by_project.len() + p.by_tenant.len())
-            .sum()
+            .sum::<usize>()
+            + self.failures.len()
     }
 
     /// The limiter's clock: the latest `now` any check has presented.

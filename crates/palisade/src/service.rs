@@ -257,6 +257,13 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             None => format!("API key refused: {rejection}"),
         };
         let denial = Denial::new(reason, detail);
+        // Past its budget of refusals an address gets 429s, recorded no more.
+        if let Some(ip) = req.facts.ip
+            && let Err(limited) = self.inner.limiter.check_failure(ip, req.now)
+        {
+            let extra = format!(" (after: {}; not audited)", denial.explain());
+            return Denial::rate_limited(limited).with_extra_detail(&extra);
+        }
         let actor = claimed.and_then(|id| Principal::api_key(id.as_str()).ok());
         let scope = record.map(|e| e.record().scope);
         self.inner

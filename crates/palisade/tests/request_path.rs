@@ -292,3 +292,48 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_flood_of_bad_keys_from_one_address_is_cut_off_and_not_audited() {
+    let w = world();
+    let facts = RequestFacts {
+        ip: Some("198.51.100.9".parse().unwrap()),
+        ..RequestFacts::default()
+    };
+    let bad = |i: i64| {
+        w.palisade
+            .authorize(&key_req("pal_live_garbage", "inbox:read", at(i)).facts(facts))
+            .unwrap_err()
+    };
+    for i in 0..20 {
+        assert_eq!(bad(i).kind(), DenialKind::Unauthenticated);
+    }
+    let d = bad(20);
+    assert_eq!(
+        d.reason(),
+        DenyReason::RateLimited(palisade::LimitLevel::Address)
+    );
+    assert_eq!(d.kind().status(), 429);
+    assert!(d.explain().contains("not audited"), "{}", d.explain());
+    assert_eq!(
+        d.rate_limit().unwrap().policy_value(),
+        "\"address\";q=20;w=120"
+    );
+    assert_eq!(records(&w, palisade::UNATTRIBUTED).0, 20);
+    // A valid key from the same address is unaffected.
+    assert!(
+        w.palisade
+            .authorize(&key_req(&w.alice_key, "inbox:read", at(21)).facts(facts))
+            .is_ok()
+    );
+    // Another address has its own budget.
+    let other = RequestFacts {
+        ip: Some("198.51.100.10".parse().unwrap()),
+        ..RequestFacts::default()
+    };
+    let d = w
+        .palisade
+        .authorize(&key_req("pal_live_garbage", "inbox:read", at(22)).facts(other))
+        .unwrap_err();
+    assert_eq!(d.kind(), DenialKind::Unauthenticated);
+}
