@@ -211,9 +211,10 @@ fn main() -> Result<(), Error> {
     let export = palisade.export_audit(acme, later)?;
     let report = palisade.verify_audit(&export);
     println!(
-        "   verified: {} records, {} signed checkpoints, ok = {}",
+        "   verified: {} records, {} signed checkpoint{}, ok = {}",
         report.records,
         report.checkpoints,
+        if report.checkpoints == 1 { "" } else { "s" },
         report.is_ok()
     );
 
