@@ -121,6 +121,20 @@ fn bench(c: &mut Criterion) {
     g.bench_function("ratelimit_check", |b| {
         b.iter(|| black_box(p.rate_limiter().check(ann, &s.scope, s.now).is_ok()))
     });
+    let Ok(mask) = p.with_policy(|pol, _| pol.scope_mask(&["inbox:*"])) else {
+        return;
+    };
+    g.bench_function("rbac_check_named", |b| {
+        b.iter(|| {
+            let subject = palisade::rbac::Subject::new(ann, s.scope, s.now).with_key_scopes(&mask);
+            p.with_policy(|pol, _| {
+                black_box(
+                    pol.check_named(&subject, black_box("inbox:read"))
+                        .is_allow(),
+                )
+            })
+        })
+    });
     g.bench_function("audit_append", |b| {
         b.iter(|| {
             let ev = Actor::new(ann.clone()).and_then(|actor| {
