@@ -205,6 +205,15 @@ fn layer(c: &mut Criterion) {
         }
         b.body(axum::body::Body::empty())
     };
+    for (app, auth) in [(&open, false), (&guarded, true)] {
+        if let Ok(req) = request(auth)
+            && let Ok(r) = rt.block_on(app.clone().oneshot(req))
+            && !r.status().is_success()
+        {
+            eprintln!("layer benchmark: unexpected status {}", r.status());
+            return;
+        }
+    }
     let mut g = c.benchmark_group("layer");
     for (name, app, auth) in [
         ("without_layer", &open, false),

@@ -7,6 +7,7 @@ use core::task::{Context, Poll};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -229,10 +230,11 @@ impl IntoResponse for Denial {
 
 fn add_rate_headers(resp: &mut Response, status: &RateStatus) {
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&status.header_value()) {
+    // `Bytes::from(String)` takes the buffer without copying it.
+    if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(status.header_value())) {
         h.insert(RATELIMIT, v);
     }
-    if let Ok(v) = HeaderValue::from_str(status.policy_value()) {
+    if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(status.policy_value().to_owned())) {
         h.insert(RATELIMIT_POLICY, v);
     }
 }

@@ -56,8 +56,8 @@ pub(crate) struct Inner<S, P> {
 
 /// Who is asking, once the credential has been checked.
 struct Caller<'v> {
-    principal: Principal,
-    key: Option<Principal>,
+    principal: &'v Principal,
+    key: Option<&'v Principal>,
     verified: Option<&'v Verified>,
     scope: Scope,
 }
@@ -193,8 +193,8 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                 match self.inner.keys.verify(text, &ctx) {
                     Ok(v) => {
                         let caller = Caller {
-                            principal: v.acting_principal().clone(),
-                            key: Some(v.key_principal().clone()),
+                            principal: v.acting_principal(),
+                            key: Some(v.key_principal()),
                             verified: Some(&v),
                             scope: *v.scope(),
                         };
@@ -221,7 +221,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             }
             Credential::Authenticated { principal, scope } => self.decide(
                 &Caller {
-                    principal: principal.clone(),
+                    principal,
                     key: None,
                     verified: None,
                     scope,
@@ -307,13 +307,13 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             );
             return Err(self.deny(caller, scope, req, d));
         }
-        let limited = caller.key.as_ref().unwrap_or(&caller.principal);
+        let limited = caller.key.unwrap_or(caller.principal);
         let rate = match self.inner.limiter.check(limited, &scope, req.now) {
             Ok(s) => s,
             Err(r) => return Err(self.deny(caller, scope, req, Denial::rate_limited(r))),
         };
         if let Err(why) = self.inner.policy.check(
-            &caller.principal,
+            caller.principal,
             caller.verified,
             req.permission,
             &scope,
@@ -326,7 +326,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                 Denial::new(DenyReason::NotPermitted, why),
             ));
         }
-        let decision = Decision::allowed(&caller.principal, caller.key.as_ref(), None, scope);
+        let decision = Decision::allowed(caller.principal, caller.key, None, scope);
         if let Err(e) = self.inner.trail.record(&decision, req) {
             return Err(Denial::new(
                 DenyReason::Internal,
@@ -335,7 +335,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
         }
         Ok(Authorized {
             principal: caller.principal.clone(),
-            key: caller.key.clone(),
+            key: caller.key.cloned(),
             scope,
             envelope: self.inner.envelope.for_scope(scope),
             rate: Some(rate),
@@ -345,8 +345,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
 
     /// Audit a denial (best effort: the request is denied either way) and return it.
     fn deny(&self, caller: &Caller<'_>, scope: Scope, req: &Request<'_>, denial: Denial) -> Denial {
-        let decision =
-            Decision::denied(&caller.principal, caller.key.as_ref(), None, scope, &denial);
+        let decision = Decision::denied(caller.principal, caller.key, None, scope, &denial);
         match self.inner.trail.record(&decision, req) {
             Ok(()) => denial,
             Err(e) => denial.with_extra_detail(&format!(" (and the audit record failed: {e})")),
