@@ -152,7 +152,8 @@ impl TenantLog {
     }
 
     /// Redact, encode, hash and store `event` as the next record; sign a
-    /// checkpoint when the policy says so (using the event's time as now).
+    /// checkpoint when the policy says so (using the event's time as now,
+    /// clamped as in [`TenantLog::checkpoint`]).
     ///
     /// # Errors
     /// [`AuditError::WrongTenant`] for another tenant's event;
@@ -211,8 +212,13 @@ impl TenantLog {
         by_count || by_time
     }
 
-    /// Sign a checkpoint of the current size and root at `now` and store it
-    /// (the sink commits per its fsync policy).
+    /// Sign a checkpoint of the current size and root and store it (the sink
+    /// commits per its fsync policy).
+    ///
+    /// The checkpoint's time is `now`, or the previous checkpoint's time when
+    /// `now` is earlier (a late event's time, or a host clock stepped back):
+    /// checkpoint times never decrease, which the verifier requires. A record
+    /// may therefore carry an earlier time than the checkpoint covering it.
     ///
     /// # Errors
     /// [`AuditError::SinkClosed`] or the sink's error.
@@ -225,8 +231,10 @@ impl TenantLog {
             .tree
             .root_at(size)
             .unwrap_or_else(crate::merkle::empty_root);
-        let prev = self.last.as_ref().map_or([0; 32], Checkpoint::chain_hash);
-        let cp = Checkpoint::sign(&self.signer, self.tenant, size, root, now, prev);
+        let (prev, time) = self.last.as_ref().map_or(([0; 32], now), |l| {
+            (l.chain_hash(), core::cmp::max(now, l.time))
+        });
+        let cp = Checkpoint::sign(&self.signer, self.tenant, size, root, time, prev);
         if let Err(e) = self.sink.checkpoint(&cp) {
             self.closed = true;
             return Err(e);
