@@ -1,10 +1,11 @@
-//! `palisade-audit verify FILE [--hmac-key ID=PATH]... [--ed25519-public-key ID=HEX]...
+//! `palisade-audit verify FILE [--hmac-key-file ID=PATH]... [--ed25519-public-key ID=HEX]...
 //! [--tenant TEN] [--trusted-size N --trusted-root HEX] [--allow-unsigned-tail]`
 //!
 //! Exit status: 0 verified, 1 a problem was found, 2 usage or I/O error.
 
 use palisade_audit::{KeyId, Keyring, VerifyKey, VerifyOptions, verify_with};
 use std::process::ExitCode;
+use zeroize::Zeroizing;
 
 const USAGE: &str = "usage: palisade-audit verify FILE [--hmac-key-file ID=PATH]... [--ed25519-public-key ID=HEX]...
                       [--tenant TEN_ID] [--trusted-size N --trusted-root HEX] [--allow-unsigned-tail]
@@ -54,10 +55,15 @@ fn run(args: &[String]) -> Result<bool, String> {
         match a.as_str() {
             "--hmac-key-file" => {
                 let (id, path) = split_id(value()?)?;
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read `{path}`: {e}"))?;
-                let bytes = hex::decode(text.trim())
-                    .map_err(|_| format!("`{path}` must hold the key as hex"))?;
+                // Both copies of the key are wiped when they go out of scope.
+                let text = Zeroizing::new(
+                    std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read `{path}`: {e}"))?,
+                );
+                let bytes = Zeroizing::new(
+                    hex::decode(text.trim())
+                        .map_err(|_| format!("`{path}` must hold the key as hex"))?,
+                );
                 keys.insert(id, VerifyKey::hmac(&bytes).map_err(|e| e.to_string())?);
             }
             "--ed25519-public-key" => {

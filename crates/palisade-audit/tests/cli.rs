@@ -135,3 +135,34 @@ fn usage_errors_exit_2() {
         assert!(stderr.contains("usage: palisade-audit verify"), "{stderr}");
     }
 }
+
+#[test]
+fn every_flag_in_the_module_doc_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _, _) = build_export(2, 1);
+    let file = dir.path().join("export.jsonl");
+    std::fs::write(&file, &out).unwrap();
+    let key = dir.path().join("k1.hex");
+    std::fs::write(&key, hex::encode([0x0b; 32])).unwrap();
+    let doc: String = include_str!("../src/main.rs")
+        .lines()
+        .filter_map(|l| l.strip_prefix("//!"))
+        .collect();
+    let flags: Vec<&str> = doc
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| w.starts_with("--"))
+        .collect();
+    assert!(flags.contains(&"--hmac-key-file"), "{flags:?}");
+    for flag in flags {
+        let value = match flag {
+            "--hmac-key-file" => format!("k1={}", key.display()),
+            "--ed25519-public-key" => "e=d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a".to_owned(),
+            "--tenant" => "ten_0h248h248h248h248h248h248h".to_owned(),
+            "--trusted-size" | "--trusted-root" | "--allow-unsigned-tail" => continue,
+            other => panic!("the module doc names `{other}`, which the test does not know"),
+        };
+        let (code, stdout, stderr) = run(&["verify", file.to_str().unwrap(), flag, &value]);
+        assert!(!stderr.contains("unknown option"), "{flag}: {stderr}");
+        assert_ne!(code, 2, "{flag}: {stdout}{stderr}");
+    }
+}
