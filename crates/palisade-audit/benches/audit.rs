@@ -234,7 +234,8 @@ fn verification_1m(_c: &mut Criterion) {
         log.append(event(tenant, i)).unwrap();
     }
     let mut export = Vec::new();
-    log.export(Timestamp::from_unix_millis(1_796_000_000_000), &mut export).unwrap();
+    log.export(Timestamp::from_unix_millis(1_796_000_000_000), &mut export)
+        .unwrap();
     drop(log);
     eprintln!("export of {N} records: {} bytes", export.len());
     cpu_report("verify 1M export (per export)", 1, |_| {
