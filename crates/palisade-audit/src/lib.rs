@@ -43,6 +43,7 @@
 
 mod canonical;
 mod checkpoint;
+mod default_redactor;
 mod error;
 mod event;
 mod export;
@@ -62,6 +63,7 @@ mod verify;
 
 pub use canonical::{RECORD_VERSION, decode_record, encode_record};
 pub use checkpoint::{CHECKPOINT_LABEL, CHECKPOINT_VERSION, Checkpoint, SignatureCheck};
+pub use default_redactor::DefaultRedactor;
 pub use error::{AuditError, Result};
 pub use event::{
     Actor, AuditEvent, DetailValue, MAX_ACTION_LEN, MAX_DETAILS, MAX_REASON_LEN, MAX_TEXT_LEN,
@@ -73,7 +75,7 @@ pub use keys::{Algorithm, CheckpointSigner, KeyId, Keyring, VerifyKey};
 pub use log::{CheckpointPolicy, Receipt, TenantLog};
 pub use merkle::{Hash, empty_root, leaf_hash, node_hash};
 pub use proof::{ConsistencyProof, InclusionProof, MAX_PROOF_HASHES, PROOF_VERSION};
-pub use redact::{Commitment, DefaultRedactor, Opening, Redaction, Redactor};
+pub use redact::{Commitment, Opening, Redaction, Redactor};
 pub use shared::{AuditLog, MemorySinks, SinkFactory};
 pub use sink::{AuditSink, MemorySink, Record, Resume};
 pub use verify::{Finding, Problem, Report, VerifyOptions, verify, verify_with};

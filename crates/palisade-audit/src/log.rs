@@ -3,12 +3,13 @@
 
 use crate::canonical::encode_record;
 use crate::checkpoint::Checkpoint;
+use crate::default_redactor::DefaultRedactor;
 use crate::error::{AuditError, Result};
 use crate::event::AuditEvent;
 use crate::keys::CheckpointSigner;
 use crate::merkle::{Hash, Tree, leaf_hash};
 use crate::proof::{ConsistencyProof, InclusionProof};
-use crate::redact::{DefaultRedactor, Redactor, apply};
+use crate::redact::{Redactor, apply};
 use crate::sink::{AuditSink, Record, Resume};
 use palisade_tenancy::{TenantId, Timestamp};
 use std::io::Write;

@@ -3,8 +3,10 @@
 //! Events have no free-form body field and string details are at most 256
 //! bytes, so prompts, completions and request bodies cannot enter a record by
 //! construction. On top of that the log runs a [`Redactor`] over every
-//! event's details before it is encoded: the default one masks keys that
-//! look like secrets or model inputs/outputs. Hosts extend it by wrapping.
+//! event's details before it is encoded: the default one
+//! ([`crate::DefaultRedactor`]) masks keys that look like secrets or model
+//! inputs/outputs, and values that look like credentials. Hosts extend it
+//! by wrapping.
 
 use crate::error::{AuditError, Result};
 use crate::event::{AuditEvent, DetailValue};
@@ -31,73 +33,6 @@ pub enum Redaction {
 pub trait Redactor: Send + Sync {
     /// Decide for the detail `key` = `value`.
     fn redact(&self, key: &str, value: &DetailValue) -> Redaction;
-}
-
-/// The default policy: masks every string or integer detail whose key
-/// contains one of [`DefaultRedactor::SENSITIVE`] (case-insensitive).
-/// Commitments and booleans are kept: they reveal nothing.
-///
-/// Extend it by writing a [`Redactor`] that first asks the default:
-/// ```
-/// use palisade_audit::{DefaultRedactor, DetailValue, Redaction, Redactor};
-/// struct NoEmails;
-/// impl Redactor for NoEmails {
-///     fn redact(&self, key: &str, value: &DetailValue) -> Redaction {
-///         match DefaultRedactor.redact(key, value) {
-///             Redaction::Keep if key.contains("email") => Redaction::Drop,
-///             other => other,
-///         }
-///     }
-/// }
-/// assert_eq!(NoEmails.redact("email", &DetailValue::Bool(true)), Redaction::Drop);
-/// assert_eq!(NoEmails.redact("api_token", &DetailValue::Int(1)), Redaction::Mask);
-/// ```
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DefaultRedactor;
-
-impl DefaultRedactor {
-    /// Key fragments that are masked.
-    pub const SENSITIVE: &'static [&'static str] = &[
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "api_key",
-        "apikey",
-        "authorization",
-        "cookie",
-        "private",
-        "credential",
-        "session",
-        "prompt",
-        "completion",
-        "body",
-        "content",
-    ];
-}
-
-impl Redactor for DefaultRedactor {
-    fn redact(&self, key: &str, value: &DetailValue) -> Redaction {
-        if matches!(value, DetailValue::Commitment(_) | DetailValue::Bool(_)) {
-            return Redaction::Keep;
-        }
-        // Keys are already lowercase ASCII (checked when the detail was added).
-        // Only positions whose byte starts some fragment are tried: this runs
-        // on every detail of every append, inside the request-path budget.
-        let k = key.as_bytes();
-        let hit = (0..k.len()).any(|i| {
-            let rest = k.get(i..).unwrap_or_default();
-            matches!(rest.first(), Some(b'p' | b's' | b't' | b'a' | b'c' | b'b'))
-                && Self::SENSITIVE
-                    .iter()
-                    .any(|s| rest.starts_with(s.as_bytes()))
-        });
-        if hit {
-            Redaction::Mask
-        } else {
-            Redaction::Keep
-        }
-    }
 }
 
 /// Apply `r` to `event`'s details in place.

@@ -2,11 +2,12 @@
 //! holding one [`TenantLog`] per tenant behind its own mutex.
 
 use crate::checkpoint::Checkpoint;
+use crate::default_redactor::DefaultRedactor;
 use crate::error::Result;
 use crate::event::AuditEvent;
 use crate::keys::CheckpointSigner;
 use crate::log::{CheckpointPolicy, Receipt, TenantLog};
-use crate::redact::{DefaultRedactor, Redactor};
+use crate::redact::Redactor;
 use crate::sink::{AuditSink, MemorySink, Resume};
 use palisade_tenancy::{TenantId, Timestamp};
 use std::collections::HashMap;

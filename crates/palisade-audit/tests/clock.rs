@@ -1,6 +1,11 @@
 //! Late events and clock steps back: checkpoint times stay non-decreasing,
 //! so an honest log always verifies and reopens whatever order its events'
 //! own times come in.
+#![expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "helpers outside #[test] functions: a failure here is the test failing"
+)]
 
 mod common;
 
@@ -100,8 +105,7 @@ fn a_log_with_late_events_reopens_and_continues() {
     let signer = Arc::new(hmac_signer("k1"));
     let keys = keyring_for(&[&signer]);
     let (sink, _) = JsonlFileSink::open(&path, t, FsyncPolicy::Never).unwrap();
-    let mut log =
-        TenantLog::new(t, Box::new(sink), Arc::clone(&signer)).with_policy(every(1));
+    let mut log = TenantLog::new(t, Box::new(sink), Arc::clone(&signer)).with_policy(every(1));
     log.append(event_at(t, 0, 1000)).unwrap();
     log.append(event_at(t, 1, 500)).unwrap();
     log.commit().unwrap();

@@ -203,6 +203,57 @@ fn secrets_and_prompts_are_redacted_by_default() {
     assert_eq!(format!("{opening:?}"), "Opening(<redacted>)");
 }
 
+#[test]
+fn secret_bearing_keys_and_credential_values_are_masked() {
+    let t = tenant(1);
+    let mut log = TenantLog::new(t, Box::new(MemorySink::new()), Arc::new(hmac_signer("k")));
+    let pal = format!(
+        "pal_live_1Kx7Pq2Zr9TbW4mNc{}",
+        "abcdefghijKLMNOPQRST".repeat(2)
+    );
+    let masked_keys = [
+        ("x-api-key", "v-xapikey"),
+        ("api.key", "v-apidotkey"),
+        ("openai_key", "v-openai"),
+        ("bearer", "v-bearer"),
+        ("auth_header", "v-authheader"),
+        ("passphrase", "v-passphrase"),
+        ("jwt", "v-jwt"),
+    ];
+    let masked_values = [
+        ("note_a", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln"),
+        ("note_b", "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8t"),
+        ("note_c", pal.as_str()),
+    ];
+    let mut e = sample_event(t, 1);
+    for (k, v) in masked_keys.iter().chain(&masked_values) {
+        e = e.with_detail(k, DetailValue::Str((*v).into())).unwrap();
+    }
+    e = e
+        .with_detail("key_id", DetailValue::Str("k7f3a9c2".into()))
+        .unwrap()
+        .with_detail("monkey", DetailValue::Str("bonobo".into()))
+        .unwrap();
+    log.append(e).unwrap();
+    let mut out = Vec::new();
+    log.export(now(0), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    for (k, v) in masked_keys.iter().chain(&masked_values) {
+        assert!(!text.contains(v), "{k}: {v} leaked");
+        assert!(
+            text.contains(&format!("\"{k}\":{{\"str\":\"[redacted]\"}}")),
+            "{k} not masked"
+        );
+    }
+    for kept in [
+        "\"key_id\":{\"str\":\"k7f3a9c2\"}",
+        "bonobo",
+        "enterprise-annual-2026",
+    ] {
+        assert!(text.contains(kept), "{kept} lost");
+    }
+}
+
 struct DropEmails;
 impl Redactor for DropEmails {
     fn redact(&self, key: &str, value: &DetailValue) -> Redaction {

@@ -128,3 +128,41 @@ fn doc_matches() {
     assert_eq!(block("key id `audit-hmac-v1`; body"), HMAC_BODY);
     assert!(doc.contains(&format!("Canonical record ({} bytes)", CANONICAL.len() / 2)));
 }
+
+/// The doc's §1 redaction rules name every word the default redactor uses,
+/// and its examples behave as the doc says.
+#[test]
+fn doc_lists_the_redaction_rules() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/audit-format.md"
+    ))
+    .unwrap();
+    let start = doc.find("**Redaction by default.**").unwrap();
+    let end = doc.find("**Salted commitments.**").unwrap();
+    let section = &doc[start..end];
+    for list in [
+        DefaultRedactor::SENSITIVE,
+        DefaultRedactor::SENSITIVE_TOKENS,
+        DefaultRedactor::PUBLIC_QUALIFIERS,
+        DefaultRedactor::CREDENTIAL_PREFIXES,
+    ] {
+        for w in list {
+            assert!(section.contains(&format!("`{w}`")), "`{w}` not in the doc");
+        }
+    }
+    let examples = |after: &str, before: &str| -> Vec<String> {
+        let s = &section[section.find(after).unwrap()..];
+        let s = &s[..s.find(before).unwrap()];
+        s.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+    };
+    let masked = examples("So `", " are masked");
+    let kept = examples("are masked;", " are kept");
+    assert!(masked.len() >= 5 && kept.len() >= 8, "{masked:?} {kept:?}");
+    for k in &masked {
+        assert!(DefaultRedactor::is_sensitive_key(k), "{k}");
+    }
+    for k in &kept {
+        assert!(!DefaultRedactor::is_sensitive_key(k), "{k}");
+    }
+}
