@@ -66,9 +66,9 @@ pub enum ApiKeyError {
         /// The id given (clipped).
         input: String,
     },
-    /// A granted scope is not `resource:action`.
+    /// A granted scope is not a permission pattern (`*` or `resource:action`).
     #[error(
-        "invalid scope `{input}`: use `resource:action`, each part `*` or 1-64 characters of `a-z 0-9 _ . -`"
+        "invalid scope `{input}`: use `*` or `resource:action`, each part `*` or 1-64 characters of `A-Z a-z 0-9 _ - .`"
     )]
     ScopeSyntax {
         /// The scope given (clipped).

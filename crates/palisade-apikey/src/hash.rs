@@ -265,8 +265,13 @@ impl KeyHash {
             },
             Self::Argon2id { phc } => argon2_check(phc, msg.joined().as_bytes()),
             // An imported hash covers a foreign key's whole text: a
-            // Palisade-format key must never verify against one.
-            Self::Sha256Import { .. } | Self::Argon2idImport { .. } => HashCheck::Mismatch,
+            // Palisade-format key must never verify against one. The HMAC
+            // an HMAC record or an unknown id would cost is still spent, so
+            // the refusal takes the same time.
+            Self::Sha256Import { .. } | Self::Argon2idImport { .. } => {
+                core::hint::black_box(hmac_of(peppers, peppers.current_version(), msg));
+                HashCheck::Mismatch
+            }
         }
     }
 

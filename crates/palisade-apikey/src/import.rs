@@ -92,8 +92,22 @@ impl<S: KeyStore> ApiKeys<S> {
     /// auth). A Palisade-format key must carry `key_id` and is then verified
     /// as by [`ApiKeys::verify`].
     ///
-    /// An unknown id costs one Argon2id hash (see
-    /// [`ApiKeys::decoy_argon2_params`]), like a wrong secret.
+    /// For a text that is not a Palisade key, every refusal before the
+    /// secret is proven costs one Argon2id hash: an unknown id, an id whose record is not an Argon2id import (a
+    /// SHA-256 import, a Palisade key's record) and an unusable stored hash
+    /// spend a decoy hash with [`ApiKeys::decoy_argon2_params`], a wrong
+    /// secret the record's own. So timing does not tell which key ids exist,
+    /// provided the decoy parameters match those of the imported hashes.
+    ///
+    /// **This is an expensive path**: any id with any text of at most
+    /// [`MAX_FOREIGN_KEY_LEN`] bytes that is not a Palisade key costs an
+    /// Argon2id hash (19 MiB and ~12 ms of CPU at the default, OWASP
+    /// parameters), so each request is a denial-of-service lever. Hosts
+    /// must rate-limit it per client and consult that budget *before*
+    /// calling it (the `palisade` facade budgets refused credentials per IP
+    /// address, `rate_limits.failed_auth_per_ip`); the decoy hash that hides
+    /// which ids exist is exactly what makes an unthrottled caller able to
+    /// buy a core's time with junk requests.
     ///
     /// # Errors
     /// As [`ApiKeys::verify`].
@@ -117,11 +131,22 @@ impl<S: KeyStore> ApiKeys<S> {
             }));
         }
         let Some(entry) = self.store.get(key_id) else {
-            let decoy = KeyHash::argon2id_of_text(&self.decoy_argon2, presented);
-            core::hint::black_box(decoy.is_ok());
+            self.decoy_argon2(presented);
             return Err(Rejection::UnknownKey);
         };
-        match entry.record().hash.check_text(presented) {
+        let hash = &entry.record().hash;
+        let check = hash.check_text(presented);
+        // Only an Argon2id import that got as far as comparing has spent an
+        // Argon2id hash; every other refusal (a record of another kind, a
+        // SHA-256 import, an unusable PHC string) spends the decoy, so that
+        // it costs what an unknown id costs and timing does not tell them
+        // apart.
+        let spent_argon2 = matches!(hash, KeyHash::Argon2idImport { .. })
+            && matches!(check, HashCheck::Match | HashCheck::Mismatch);
+        if !spent_argon2 && !matches!(check, HashCheck::Match) {
+            self.decoy_argon2(presented);
+        }
+        match check {
             HashCheck::Match => {}
             HashCheck::Mismatch => return Err(Rejection::WrongSecret),
             HashCheck::UnknownPepper(version) => return Err(Rejection::UnknownPepper { version }),
@@ -133,6 +158,13 @@ impl<S: KeyStore> ApiKeys<S> {
             });
         }
         self.finish(entry, ctx, false)
+    }
+
+    /// One Argon2id hash with the decoy parameters, spent by every refusal
+    /// of [`ApiKeys::verify_with_id`] that did not hash with Argon2id.
+    fn decoy_argon2(&self, presented: &str) {
+        let decoy = KeyHash::argon2id_of_text(&self.decoy_argon2, presented);
+        core::hint::black_box(decoy.is_ok());
     }
 
     pub(crate) fn verify_import(

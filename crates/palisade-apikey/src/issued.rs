@@ -77,7 +77,8 @@ impl NewKey {
         self
     }
 
-    /// Grant permissions (`resource:action`, `*` per part).
+    /// Grant permissions: `palisade-rbac` permission patterns (`*`, or
+    /// `resource:action` with `*` per part; see [`crate::validate_scope`]).
     ///
     /// # Errors
     /// [`ApiKeyError::ScopeSyntax`] for the first malformed scope.

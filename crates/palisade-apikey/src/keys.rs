@@ -147,10 +147,12 @@ impl<S: KeyStore> ApiKeys<S> {
         ))
     }
 
-    /// Verify a presented key. Checks, in order: format and checksum (no
-    /// storage touched), record lookup by key id, the secret's hash in
-    /// constant time, environment, revocation, not-before, expiry, rotation
-    /// grace, IP allow-list, required scope, remaining uses.
+    /// Verify a presented key. Checks, in order: format and checksum, the
+    /// environment written in the key against [`ApiKeys::accept_only`] (both
+    /// from the text alone: no storage touched), record lookup by key id,
+    /// the secret's hash in constant time, the key's environment against
+    /// the record's, revocation, not-before, expiry, rotation grace, IP
+    /// allow-list, required scope, remaining uses.
     ///
     /// On success no heap allocation is made (HMAC mode, current pepper).
     ///
@@ -163,6 +165,8 @@ impl<S: KeyStore> ApiKeys<S> {
             Err(e) if self.store.has_imports() => return self.verify_import(presented, ctx, e),
             Err(e) => return Err(Rejection::Malformed(e)),
         };
+        // The environment is in the key text (public, checksummed): a key
+        // of a refused environment is turned away before storage is touched.
         if self.accept_env.is_some_and(|env| env != parsed.env()) {
             return Err(Rejection::WrongEnvironment {
                 found: parsed.env(),

@@ -46,6 +46,13 @@
 //! key id also costs the same hashing). Keys issued elsewhere can be
 //! imported as SHA-256 digests (verified without a key id) or, for
 //! low-entropy keys, as Argon2id (verified with [`ApiKeys::verify_with_id`]).
+//!
+//! [`ApiKeys::verify_with_id`] is an expensive path: any id with any short
+//! text that is not a Palisade key costs an Argon2id hash (a decoy one for
+//! an unknown id or a record that is not an Argon2id import, so timing does
+//! not reveal which ids exist). Hosts must rate-limit it per client before
+//! calling it (the `palisade` facade budgets refused credentials per IP
+//! address); otherwise each junk request buys ~12 ms of a core.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -257,6 +257,22 @@ fn environments() {
     let r = keys.verify(t.expose_secret(), &at(0)).unwrap_err();
     assert_eq!(r, Rejection::WrongEnvironment { found: Env::Test });
     assert_eq!(r.public(), PublicRejection::InvalidKey);
+    // docs/apikey-format.md §6: the accepted environment is read from the
+    // key text before the record lookup, so a `test` key unknown to this
+    // store is refused for its environment, not as an unknown key.
+    let elsewhere = service()
+        .issue(NewKey::new(tenant(), "t").env(Env::Test), now())
+        .unwrap();
+    let r = keys.verify(elsewhere.expose_secret(), &at(0)).unwrap_err();
+    assert_eq!(r, Rejection::WrongEnvironment { found: Env::Test });
+    assert_eq!(r.public(), PublicRejection::InvalidKey);
+    // Without the restriction the same key is simply unknown.
+    assert_eq!(
+        service()
+            .verify(elsewhere.expose_secret(), &at(0))
+            .unwrap_err(),
+        Rejection::UnknownKey
+    );
     // A live key whose text was re-labelled `test` (checksum recomputed) is refused.
     let both = service();
     let live = both.issue(NewKey::new(tenant(), "l"), now()).unwrap();
