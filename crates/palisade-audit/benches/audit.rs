@@ -7,9 +7,9 @@
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use palisade_audit::{
-    Actor, AuditEvent, AuditSink, Checkpoint, CheckpointPolicy, CheckpointSigner, DetailValue,
-    FsyncPolicy, JsonlFileSink, KeyId, Keyring, MemorySink, Outcome, Record, RequestFacts,
-    Resource, TenantLog, encode_record, leaf_hash, verify,
+    Actor, AuditEvent, AuditSink, Checkpoint, CheckpointPolicy, CheckpointSigner, DefaultRedactor,
+    DetailValue, FsyncPolicy, JsonlFileSink, KeyId, Keyring, MemorySink, Outcome, Record, Redactor,
+    RequestFacts, Resource, TenantLog, encode_record, leaf_hash, verify,
 };
 use palisade_tenancy::{Principal, ProjectId, Scope, TenantId, Timestamp};
 use std::hint::black_box;
@@ -130,6 +130,15 @@ fn append(c: &mut Criterion) {
     cpu_report("  part: leaf hash of 289 bytes", 200_000, |_| {
         black_box(leaf_hash(black_box(&buf)));
     });
+    cpu_report(
+        "  part: default redaction of the 4 details",
+        200_000,
+        |_| {
+            for (k, v) in black_box(&template).details() {
+                black_box(DefaultRedactor.redact(k, v));
+            }
+        },
+    );
     let dir0 = tempfile::tempdir().unwrap();
     for (name, policy) in [
         ("append jsonl, no fsync", FsyncPolicy::Never),

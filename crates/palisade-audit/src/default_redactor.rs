@@ -127,9 +127,22 @@ impl DefaultRedactor {
     #[must_use]
     pub fn is_sensitive_key(key: &str) -> bool {
         let k = key.as_bytes();
+        // At each position only the fragments starting with its letter are tried.
         let fragment = (0..k.len()).any(|i| {
             let rest = k.get(i..).unwrap_or_default();
-            Self::SENSITIVE.iter().any(|s| starts_with_norm(rest, s))
+            let first = rest.first().map_or(0, |&b| norm(b));
+            let mut m = FRAGMENTS_BY_LETTER
+                .get(usize::from(first.wrapping_sub(b'a')))
+                .copied()
+                .unwrap_or(0);
+            while m != 0 {
+                let f = Self::SENSITIVE.get(m.trailing_zeros() as usize);
+                if f.is_some_and(|f| starts_with_norm(rest, f)) {
+                    return true;
+                }
+                m &= m - 1;
+            }
+            false
         });
         if fragment {
             return true;
@@ -161,13 +174,15 @@ impl DefaultRedactor {
     #[must_use]
     pub fn looks_like_credential(value: &str) -> bool {
         let v = value.as_bytes();
+        let mut at_word_start = true;
         (0..v.len()).any(|i| {
             let rest = v.get(i..).unwrap_or_default();
-            let at_word_start = i == 0 || v.get(i - 1).is_none_or(|b| !b.is_ascii_alphanumeric());
-            match rest.first() {
-                Some(b'_') => is_palisade_key(rest),
-                Some(b'b' | b'B') if at_word_start => is_bearer(rest),
-                Some(b's' | b'r' | b'g' | b'x' | b'h') if at_word_start => {
+            let first = rest.first().copied().unwrap_or_default();
+            let word_start = core::mem::replace(&mut at_word_start, !first.is_ascii_alphanumeric());
+            match first {
+                b'_' => is_palisade_key(rest),
+                b'b' | b'B' if word_start => is_bearer(rest),
+                b's' | b'r' | b'g' | b'x' | b'h' if word_start => {
                     Self::CREDENTIAL_PREFIXES.iter().any(|p| {
                         rest.strip_prefix(p.as_bytes())
                             .is_some_and(is_random_looking_run)
@@ -193,6 +208,24 @@ impl Redactor for DefaultRedactor {
         }
     }
 }
+
+/// Bit `i` of entry `c - 'a'` is set when `SENSITIVE[i]` starts with `c`.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "evaluated at compile time: an out-of-range index fails the build"
+)]
+const FRAGMENTS_BY_LETTER: [u32; 26] = {
+    let list = DefaultRedactor::SENSITIVE;
+    assert!(list.len() <= 32);
+    let mut t = [0u32; 26];
+    let mut i = 0;
+    while i < list.len() {
+        let c = list[i].as_bytes()[0];
+        t[(c - b'a') as usize] |= 1 << i;
+        i += 1;
+    }
+    t
+};
 
 /// `-` and `.` read as `_`, ASCII letters lowercased.
 const fn norm(b: u8) -> u8 {
