@@ -9,33 +9,12 @@ use std::time::Duration;
 
 use palisade_apikey::{
     ApiKeyError, ApiKeys, Argon2Params, Hashing, KeyFormat, KeyStore, MemoryStore, NewKey,
-    ParseError, Pepper, PepperSet, PublicRejection, Rejection, VerifyContext,
+    ParseError, PepperSet, PublicRejection, Rejection,
 };
-use palisade_tenancy::{ProjectId, Scope, TenantId, Timestamp};
-use secrecy::SecretSlice;
+use palisade_tenancy::{ProjectId, Scope, TenantId};
 
-fn now() -> Timestamp {
-    Timestamp::from_unix_seconds(1_800_000_000)
-}
-
-fn pepper(v: u32, byte: u8) -> Pepper {
-    Pepper::new(v, SecretSlice::from(vec![byte; 32])).unwrap()
-}
-
-fn service() -> ApiKeys {
-    ApiKeys::in_memory(
-        KeyFormat::default(),
-        PepperSet::new([pepper(1, 1)]).unwrap(),
-    )
-}
-
-fn tenant() -> Scope {
-    Scope::tenant(TenantId::new_v7())
-}
-
-fn at(secs: u64) -> VerifyContext<'static> {
-    VerifyContext::new(now().saturating_add(Duration::from_secs(secs)))
-}
+mod common;
+use common::{at, now, pepper, service, tenant};
 
 #[test]
 fn pepper_rotation_rehashes_on_verify() {

@@ -1,42 +1,17 @@
 //! Verification outcomes: every rejection, rotation with grace,
 //! revocation, usage limits and refills, IP allow-lists, scopes, environments.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers outside #[test] fns: a failure is the test failing"
-)]
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use palisade_apikey::{
-    ApiKeyError, ApiKeys, Env, KeyFormat, KeyStore, NewKey, ParseError, Pepper, PepperSet,
-    PublicRejection, Rejection, VerifyContext,
+    ApiKeyError, Env, KeyFormat, KeyStore, NewKey, ParseError, PublicRejection, Rejection,
+    VerifyContext,
 };
-use palisade_tenancy::{Principal, Scope, TenantId, Timestamp};
-use secrecy::SecretSlice;
+use palisade_tenancy::Principal;
 
-fn now() -> Timestamp {
-    Timestamp::from_unix_seconds(1_800_000_000)
-}
-
-fn pepper(v: u32, byte: u8) -> Pepper {
-    Pepper::new(v, SecretSlice::from(vec![byte; 32])).unwrap()
-}
-
-fn service() -> ApiKeys {
-    ApiKeys::in_memory(
-        KeyFormat::default(),
-        PepperSet::new([pepper(1, 1)]).unwrap(),
-    )
-}
-
-fn tenant() -> Scope {
-    Scope::tenant(TenantId::new_v7())
-}
-
-fn at(secs: u64) -> VerifyContext<'static> {
-    VerifyContext::new(now().saturating_add(Duration::from_secs(secs)))
-}
+mod common;
+use common::{at, now, service, tenant};
 
 #[test]
 fn malformed_input_is_rejected_before_lookup() {
