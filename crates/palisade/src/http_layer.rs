@@ -35,7 +35,7 @@ type DenialHook = Arc<dyn Fn(&Denial, &Parts) + Send + Sync>;
 /// It reads the API key from `Authorization: Bearer …` or the configured
 /// header (`x-api-key` by default; presenting both is refused) — or, with
 /// no key, a [`Session`] your own login layer put in the extensions — runs
-/// [`Palisade::authorize`] with the request path as the resource id, the
+/// [`Palisade::authorize_async`] with the request path as the resource id, the
 /// peer address (axum `ConnectInfo`), `User-Agent`, `X-Request-Id` and
 /// `Origin`, and then either inserts [`Authorized`] into the request
 /// extensions (and `RateLimit` headers into the response) or answers with
@@ -261,74 +261,85 @@ where
         // The clone that was driven to readiness handles this request.
         let clone = self.inner.clone();
         let mut inner = core::mem::replace(&mut self.inner, clone);
-        let (mut parts, body) = req.into_parts();
-        let layer = &*self.layer.shared;
-        let outcome = {
-            let headers = &parts.headers;
-            let facts = RequestFacts {
-                ip: parts
-                    .extensions
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|c| c.0.ip()),
-                user_agent: header_str(headers, &header::USER_AGENT),
-                request_id: header_str(headers, &X_REQUEST_ID),
-                origin: header_str(headers, &header::ORIGIN),
-            };
-            let now = Timestamp::now();
-            let path = parts.uri.path();
-            let resource_id = path.get(..path.len().min(200)).unwrap_or("/");
-            let ask = |credential| {
-                let request = Request::new(
-                    credential,
-                    &layer.permission,
-                    &layer.resource_kind,
-                    resource_id,
-                    now,
-                )
-                .facts(facts);
-                layer.palisade.authorize(&request)
-            };
-            match (
-                credential(headers, &layer.key_header),
-                parts.extensions.get::<Session>(),
-            ) {
-                (Presented::One(key), _) => ask(Credential::ApiKey(key)),
-                (Presented::None, Some(s)) => ask(Credential::Authenticated {
-                    principal: &s.principal,
-                    scope: s.scope,
-                }),
-                (Presented::None, None) => Err(Denial::new(
-                    DenyReason::MissingCredential,
-                    "no credential presented",
-                )),
-                (Presented::Invalid, _) => Err(Denial::new(
-                    DenyReason::InvalidKey,
-                    "credential header unreadable, empty, too long, or presented twice",
-                )),
-            }
-        };
-        match outcome {
-            Ok(authorized) => {
-                let status = authorized.rate_status().cloned();
-                parts.extensions.insert(authorized);
-                let fut = inner.call(axum::http::Request::from_parts(parts, body));
-                Box::pin(async move {
-                    let mut resp = fut.await?;
+        let shared = Arc::clone(&self.layer.shared);
+        Box::pin(async move {
+            let (mut parts, body) = req.into_parts();
+            match authorize_parts(&shared, &parts).await {
+                Ok(authorized) => {
+                    let status = authorized.rate_status().cloned();
+                    parts.extensions.insert(authorized);
+                    let mut resp = inner
+                        .call(axum::http::Request::from_parts(parts, body))
+                        .await?;
                     if let Some(s) = &status {
                         add_rate_headers(&mut resp, s);
                     }
                     Ok(resp)
-                })
-            }
-            Err(denial) => {
-                if let Some(hook) = &layer.on_denial {
-                    hook(&denial, &parts);
                 }
-                let resp = denial_response(&denial, header_str(&parts.headers, &X_REQUEST_ID));
-                Box::pin(async move { Ok(resp) })
+                Err(denial) => {
+                    if let Some(hook) = &shared.on_denial {
+                        hook(&denial, &parts);
+                    }
+                    Ok(denial_response(
+                        &denial,
+                        header_str(&parts.headers, &X_REQUEST_ID),
+                    ))
+                }
             }
-        }
+        })
     }
+}
+
+/// Build the [`Request`] from the HTTP request parts and run
+/// [`Palisade::authorize_async`] on it.
+async fn authorize_parts<S: KeyStore, P: KeyProvider>(
+    layer: &LayerConfig<S, P>,
+    parts: &Parts,
+) -> Result<Authorized<P>, Denial> {
+    let headers = &parts.headers;
+    let facts = RequestFacts {
+        ip: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip()),
+        user_agent: header_str(headers, &header::USER_AGENT),
+        request_id: header_str(headers, &X_REQUEST_ID),
+        origin: header_str(headers, &header::ORIGIN),
+    };
+    let now = Timestamp::now();
+    let path = parts.uri.path();
+    let resource_id = path.get(..path.len().min(200)).unwrap_or("/");
+    let credential = match (
+        credential(headers, &layer.key_header),
+        parts.extensions.get::<Session>(),
+    ) {
+        (Presented::One(key), _) => Credential::ApiKey(key),
+        (Presented::None, Some(s)) => Credential::Authenticated {
+            principal: &s.principal,
+            scope: s.scope,
+        },
+        (Presented::None, None) => {
+            return Err(Denial::new(
+                DenyReason::MissingCredential,
+                "no credential presented",
+            ));
+        }
+        (Presented::Invalid, _) => {
+            return Err(Denial::new(
+                DenyReason::InvalidKey,
+                "credential header unreadable, empty, too long, or presented twice",
+            ));
+        }
+    };
+    let request = Request::new(
+        credential,
+        &layer.permission,
+        &layer.resource_kind,
+        resource_id,
+        now,
+    )
+    .facts(facts);
+    layer.palisade.authorize_async(&request).await
 }
 
 impl<St, P> FromRequestParts<St> for Authorized<P>

@@ -177,12 +177,54 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
     /// limits, check RBAC (a key's scopes narrowing its owner's roles), and
     /// append a signed audit record of the decision, allow or deny alike.
     ///
+    /// This is the synchronous twin of [`Palisade::authorize_async`], for
+    /// embedded backends (in-memory key store, in-process limiter, local
+    /// grants): it runs the same steps and polls them once. A backend that
+    /// would have to wait (a key-store miss, a remote limiter or grant
+    /// store) is never blocked on: the request is denied with
+    /// [`DenyReason::Internal`] (HTTP 503); use `authorize_async` there.
+    ///
     /// # Errors
     /// A [`Denial`]: show callers only its [`kind`](Denial::kind) (the
     /// `Display` form), log its [`explain`](Denial::explain). If the audit
     /// record cannot be written, an otherwise allowed request is denied
     /// ([`DenyReason::Internal`]).
     pub fn authorize(&self, req: &Request<'_>) -> core::result::Result<Authorized<P>, Denial> {
+        let steps = core::pin::pin!(self.authorize_steps(req));
+        let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+        match steps.poll(&mut cx) {
+            core::task::Poll::Ready(outcome) => outcome,
+            // Dropping the pending steps cancels them; nothing was allowed.
+            core::task::Poll::Pending => Err(Denial::new(
+                DenyReason::Internal,
+                "a backend must be awaited on this request (key-store miss, remote rate \
+                 limiter or grant store): call `Palisade::authorize_async`",
+            )),
+        }
+    }
+
+    /// The request path of [`Palisade::authorize`], awaiting the backends
+    /// that may live elsewhere: the key fetch on a key-store cache miss, the
+    /// rate-limit backend and the break-glass grant store. The axum layer
+    /// calls this. With embedded backends every step is ready at once, so
+    /// it costs the same as `authorize`.
+    ///
+    /// # Errors
+    /// As [`Palisade::authorize`]; a backend failure is a fail-closed
+    /// denial (HTTP 503), never "no such key" and never an allow.
+    pub async fn authorize_async(
+        &self,
+        req: &Request<'_>,
+    ) -> core::result::Result<Authorized<P>, Denial> {
+        self.authorize_steps(req).await
+    }
+
+    /// The steps shared by both entry points. Every `.await` here is a
+    /// point where a remote backend may suspend the request.
+    async fn authorize_steps(
+        &self,
+        req: &Request<'_>,
+    ) -> core::result::Result<Authorized<P>, Denial> {
         match req.credential {
             Credential::ApiKey(text) => {
                 let ctx = VerifyContext {
@@ -190,6 +232,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                     ip: req.facts.ip,
                     required_scope: None,
                 };
+                // Await point: the key fetch on a store miss (`verify_async`).
                 match self.inner.keys.verify(text, &ctx) {
                     Ok(v) => {
                         let caller = Caller {
@@ -198,7 +241,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                             verified: Some(&v),
                             scope: *v.scope(),
                         };
-                        self.decide(&caller, req)
+                        self.decide(&caller, req).await
                     }
                     Err(rejection) => Err(self.refuse_key(text, rejection, req)),
                 }
@@ -219,15 +262,16 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                     }
                 })
             }
-            Credential::Authenticated { principal, scope } => self.decide(
-                &Caller {
+            Credential::Authenticated { principal, scope } => {
+                let caller = Caller {
                     principal,
                     key: None,
                     verified: None,
                     scope,
-                },
-                req,
-            ),
+                };
+                self.decide(&caller, req).await
+            }
+            // Await point: the grant store (owned by breakglass.rs).
             Credential::Staff { principal, grant } => self.staff_access(principal, grant, req),
         }
     }
@@ -272,7 +316,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
         denial
     }
 
-    fn decide(
+    async fn decide(
         &self,
         caller: &Caller<'_>,
         req: &Request<'_>,
@@ -308,6 +352,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             return Err(self.deny(caller, scope, req, d));
         }
         let limited = caller.key.unwrap_or(caller.principal);
+        // Await point: the rate-limit backend.
         let rate = match self.inner.limiter.check(limited, &scope, req.now) {
             Ok(s) => s,
             Err(r) => return Err(self.deny(caller, scope, req, Denial::rate_limited(r))),
