@@ -1,29 +1,32 @@
 //! Staff break-glass: time-bound access to one tenant's data, with a
 //! mandatory reason, every grant and every use audited with the staff
-//! identity and the reason.
+//! identity and the reason. Grants live in a [`GrantStore`] (in memory by
+//! default; shared across replicas with a database adapter).
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use palisade_apikey::{KeyStore, scope_covers, validate_scope};
+use palisade_audit::DetailValue;
 use palisade_envelope::KeyProvider;
 use palisade_tenancy::{Principal, PrincipalKind, Scope, Timestamp};
 
 use crate::authorized::Authorized;
+use crate::breakglass_store::{
+    GrantId, GrantLookup, GrantStore, GrantStoreError, MemoryGrantStore, poll_once,
+};
 use crate::denial::{Denial, DenyReason};
 use crate::error::{PalisadeError, Result};
 use crate::request::Request;
 use crate::service::Palisade;
 use crate::trail::Decision;
 
-/// A break-glass grant: `staff` may use `permissions` within `scope` until
-/// `expires_at`, for `reason`.
+/// A break-glass grant: `staff` may use `permissions` within `scope` from
+/// `granted_at` until `expires_at`, for `reason`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BreakGlassGrant {
     /// Present it as [`Credential::Staff`](crate::Credential::Staff)`{ grant: id, .. }`.
-    pub id: u64,
+    pub id: GrantId,
     /// The staff member.
     pub staff: Principal,
     /// The tenant (or project) opened.
@@ -32,7 +35,7 @@ pub struct BreakGlassGrant {
     pub permissions: Vec<String>,
     /// Why (recorded with every use).
     pub reason: String,
-    /// When it was granted.
+    /// When it was granted; not usable before this instant.
     pub granted_at: Timestamp,
     /// Not usable from this instant on.
     pub expires_at: Timestamp,
@@ -41,24 +44,97 @@ pub struct BreakGlassGrant {
 /// The reason recorded for staff actions without a valid grant of their own.
 pub(crate) const NO_GRANT: &str = "no valid break-glass grant";
 
-#[derive(Default)]
+/// The most bytes of permissions (joined by spaces) one grant may carry, so
+/// that its audit record holds all of them.
+pub const MAX_GRANT_PERMISSION_BYTES: usize = 256;
+
+/// The facade's handle on its grant store.
 pub(crate) struct Grants {
-    next: AtomicU64,
-    live: RwLock<HashMap<u64, BreakGlassGrant>>,
+    store: Arc<dyn GrantStore>,
+}
+
+impl Default for Grants {
+    fn default() -> Self {
+        Self::new(Arc::new(MemoryGrantStore::new()))
+    }
+}
+
+impl Grants {
+    pub(crate) fn new(store: Arc<dyn GrantStore>) -> Self {
+        Self { store }
+    }
+}
+
+fn store_error(e: GrantStoreError) -> PalisadeError {
+    PalisadeError::GrantStore(e)
+}
+
+/// The outcome of looking a grant up for a request.
+enum Found {
+    Grant(Option<Arc<BreakGlassGrant>>),
+    Unavailable(GrantStoreError),
 }
 
 impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
     /// Open `scope` to `staff` for `permissions` during `duration` from
     /// `now`, for `reason`. The grant is audited in the tenant's log (actor
-    /// = the staff member, with the reason) before it takes effect.
+    /// = the staff member, with the reason; details `permissions`,
+    /// `granted_at`, `expires_at`) before it takes effect.
+    ///
+    /// With a grant store that must wait for its backend, use
+    /// [`Palisade::break_glass_async`]; this method then fails with
+    /// [`GrantStoreError::WouldBlock`] and makes no grant.
     ///
     /// # Errors
     /// [`PalisadeError::Config`] when `staff` is not a `staff:` principal,
     /// the reason is shorter than `break_glass.min_reason_len`, the
     /// duration is zero or longer than `break_glass.max_minutes`, or a
-    /// permission is malformed; [`PalisadeError::Component`] when the
-    /// audit record cannot be written (then no grant is made).
+    /// permission is malformed or they are too many to record;
+    /// [`PalisadeError::Component`] when the audit record cannot be written
+    /// (then no grant is made); [`PalisadeError::GrantStore`] when the
+    /// store refuses or cannot be reached.
     pub fn break_glass(
+        &self,
+        staff: &Principal,
+        scope: Scope,
+        permissions: &[&str],
+        reason: &str,
+        duration: Duration,
+        now: Timestamp,
+    ) -> Result<BreakGlassGrant> {
+        let grant = self.grant_recorded(staff, scope, permissions, reason, duration, now)?;
+        poll_once(self.inner.grants.store.insert(grant.clone()))
+            .unwrap_or(Err(GrantStoreError::WouldBlock))
+            .map_err(store_error)?;
+        Ok(grant)
+    }
+
+    /// [`Palisade::break_glass`] for a store that waits for its backend
+    /// (e.g. PostgreSQL): the grant works on every replica once this returns.
+    ///
+    /// # Errors
+    /// As [`Palisade::break_glass`].
+    pub async fn break_glass_async(
+        &self,
+        staff: &Principal,
+        scope: Scope,
+        permissions: &[&str],
+        reason: &str,
+        duration: Duration,
+        now: Timestamp,
+    ) -> Result<BreakGlassGrant> {
+        let grant = self.grant_recorded(staff, scope, permissions, reason, duration, now)?;
+        self.inner
+            .grants
+            .store
+            .insert(grant.clone())
+            .await
+            .map_err(store_error)?;
+        Ok(grant)
+    }
+
+    /// Validate a grant request, build the grant and write its audit record.
+    fn grant_recorded(
         &self,
         staff: &Principal,
         scope: Scope,
@@ -93,8 +169,17 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             validate_scope(p)
                 .map_err(|e| PalisadeError::config("break_glass.permissions", e.to_string()))?;
         }
+        let joined = permissions.join(" ");
+        if permissions.is_empty() || joined.len() > MAX_GRANT_PERMISSION_BYTES {
+            return Err(PalisadeError::config(
+                "break_glass.permissions",
+                format!(
+                    "give 1 to {MAX_GRANT_PERMISSION_BYTES} bytes of permissions (use wildcards)"
+                ),
+            ));
+        }
         let grant = BreakGlassGrant {
-            id: self.inner.grants.next.fetch_add(1, Ordering::Relaxed) + 1,
+            id: GrantId::random().map_err(store_error)?,
             staff: staff.clone(),
             scope,
             permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
@@ -113,38 +198,65 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             &id,
             now,
         );
+        let details = [
+            ("permissions", DetailValue::Str(joined)),
+            (
+                "granted_at",
+                DetailValue::Int(grant.granted_at.unix_millis()),
+            ),
+            (
+                "expires_at",
+                DetailValue::Int(grant.expires_at.unix_millis()),
+            ),
+        ];
         self.inner
             .trail
             .record(
-                &Decision::allowed(staff, None, Some(&grant.reason), scope),
+                &Decision::allowed(staff, None, Some(&grant.reason), scope).with_details(&details),
                 &req,
             )
             .map_err(|e| PalisadeError::Component {
                 component: "audit",
                 message: e.to_string(),
             })?;
-        let mut live = self
-            .inner
-            .grants
-            .live
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        live.retain(|_, g| now < g.expires_at);
-        live.insert(grant.id, grant.clone());
         Ok(grant)
     }
 
-    /// End a grant before it expires (audited). Returns false when it was
+    /// End a grant before it expires (audited). `Ok(false)` when it was
     /// not live.
-    pub fn end_break_glass(&self, grant: u64, now: Timestamp) -> bool {
-        let removed = self
+    ///
+    /// # Errors
+    /// [`PalisadeError::GrantStore`] when the store cannot be reached (the
+    /// grant may still be live: retry), or with a store that must wait for
+    /// its backend ([`GrantStoreError::WouldBlock`]: use
+    /// [`Palisade::end_break_glass_async`]).
+    pub fn end_break_glass(&self, grant: GrantId, now: Timestamp) -> Result<bool> {
+        let ended = poll_once(self.inner.grants.store.end(grant, now))
+            .unwrap_or(Err(GrantStoreError::WouldBlock))
+            .map_err(store_error)?;
+        Ok(self.record_end(ended, now))
+    }
+
+    /// [`Palisade::end_break_glass`] for a store that waits for its
+    /// backend: the grant is refused on every replica once this returns
+    /// (at once where the change notification arrives, within the store's
+    /// refresh interval elsewhere).
+    ///
+    /// # Errors
+    /// As [`Palisade::end_break_glass`].
+    pub async fn end_break_glass_async(&self, grant: GrantId, now: Timestamp) -> Result<bool> {
+        let ended = self
             .inner
             .grants
-            .live
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&grant);
-        let Some(g) = removed else { return false };
+            .store
+            .end(grant, now)
+            .await
+            .map_err(store_error)?;
+        Ok(self.record_end(ended, now))
+    }
+
+    fn record_end(&self, ended: Option<BreakGlassGrant>, now: Timestamp) -> bool {
+        let Some(g) = ended else { return false };
         let id = g.id.to_string();
         let req = Request::new(
             crate::Credential::Staff {
@@ -164,28 +276,48 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
         true
     }
 
-    pub(crate) fn staff_access(
+    /// The request path for staff: a grant not in memory is filled from the
+    /// store's backend (the synchronous `authorize`, which polls this once,
+    /// fails closed with 503 when that fill would have to wait).
+    pub(crate) async fn staff_access(
         &self,
         staff: &Principal,
-        grant_id: u64,
+        grant_id: GrantId,
         req: &Request<'_>,
     ) -> core::result::Result<Authorized<P>, Denial> {
-        let grant = self
-            .inner
-            .grants
-            .live
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&grant_id)
-            .cloned();
-        if grant.as_ref().is_some_and(|g| req.now >= g.expires_at) {
-            self.inner
-                .grants
-                .live
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&grant_id);
-        }
+        let found = match self.inner.grants.store.lookup(&grant_id) {
+            GrantLookup::Found(g) => Found::Grant(Some(g)),
+            GrantLookup::Absent => Found::Grant(None),
+            GrantLookup::Miss => match self.inner.grants.store.fetch(grant_id).await {
+                Ok(g) => Found::Grant(g),
+                Err(e) => Found::Unavailable(e),
+            },
+            GrantLookup::Unavailable(e) => Found::Unavailable(e),
+        };
+        self.staff_decide(staff, grant_id, found, req)
+    }
+
+    fn staff_decide(
+        &self,
+        staff: &Principal,
+        grant_id: GrantId,
+        found: Found,
+        req: &Request<'_>,
+    ) -> core::result::Result<Authorized<P>, Denial> {
+        let grant = match found {
+            Found::Grant(g) => g,
+            Found::Unavailable(e) => {
+                // Fail closed; recorded where the target says (the grant,
+                // and so its tenant, is unknown).
+                let denial = Denial::new(DenyReason::Internal, format!("grant `{grant_id}`: {e}"));
+                let scope = req
+                    .target
+                    .unwrap_or(Scope::tenant(crate::trail::UNATTRIBUTED));
+                let d = Decision::denied(staff, None, Some(NO_GRANT), scope, &denial);
+                let _ = self.inner.trail.record(&d, req);
+                return Err(denial);
+            }
+        };
         let scope = req.target.or(grant.as_ref().map(|g| g.scope));
         let refusal = match (&grant, scope) {
             (None, _) | (_, None) => Some(format!("no live break-glass grant `{grant_id}`")),
@@ -193,6 +325,9 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                 "grant `{grant_id}` belongs to `{}`, not `{staff}`",
                 g.staff
             )),
+            (Some(g), _) if req.now < g.granted_at => {
+                Some(format!("grant `{grant_id}` starts at {}", g.granted_at))
+            }
             (Some(g), _) if req.now >= g.expires_at => {
                 Some(format!("grant `{grant_id}` expired at {}", g.expires_at))
             }

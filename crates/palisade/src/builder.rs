@@ -12,6 +12,7 @@ use palisade_envelope::{Envelope, Kek, KeyProvider, LocalKeyring};
 use secrecy::SecretSlice;
 
 use crate::breakglass::Grants;
+use crate::breakglass_store::GrantStore;
 use crate::config::PalisadeConfig;
 use crate::error::{PalisadeError, Result};
 use crate::policy::PolicySlot;
@@ -44,6 +45,7 @@ pub struct PalisadeBuilder<S = MemoryStore, P = LocalKeyring> {
     signer: Option<CheckpointSigner>,
     key_prefix: String,
     now: Option<palisade_tenancy::Timestamp>,
+    grants: Option<Arc<dyn GrantStore>>,
 }
 
 impl Palisade {
@@ -59,6 +61,7 @@ impl Palisade {
             signer: None,
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
             now: None,
+            grants: None,
         }
     }
 }
@@ -94,6 +97,7 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
             signer: self.signer,
             key_prefix: self.key_prefix,
             now: self.now,
+            grants: self.grants,
         }
     }
 
@@ -110,7 +114,17 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
             signer: self.signer,
             key_prefix: self.key_prefix,
             now: self.now,
+            grants: self.grants,
         }
+    }
+
+    /// Keep break-glass grants in `store` (e.g. a database adapter, so a
+    /// grant made through one replica works on all of them) instead of
+    /// this process's memory.
+    #[must_use]
+    pub fn grant_store(mut self, store: Arc<dyn GrantStore>) -> Self {
+        self.grants = Some(store);
+        self
     }
 
     /// Use this RBAC policy (TOML) instead of `policy_path`.
@@ -259,7 +273,7 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
             },
             limiter,
             origins,
-            grants: Grants::default(),
+            grants: self.grants.map(Grants::new).unwrap_or_default(),
             config: self.config,
         };
         Ok(Palisade {

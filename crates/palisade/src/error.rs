@@ -50,6 +50,10 @@ pub enum PalisadeError {
         /// The member crate's message.
         message: String,
     },
+    /// The break-glass grant store refused or could not be reached.
+    #[cfg(feature = "service")]
+    #[error(transparent)]
+    GrantStore(#[from] crate::breakglass_store::GrantStoreError),
 }
 
 impl PalisadeError {

@@ -60,6 +60,8 @@ mod authorized;
 #[cfg(feature = "service")]
 mod breakglass;
 #[cfg(feature = "service")]
+mod breakglass_store;
+#[cfg(feature = "service")]
 mod builder;
 mod clock;
 mod config;
@@ -85,7 +87,11 @@ mod trail;
 #[cfg(feature = "service")]
 pub use authorized::Authorized;
 #[cfg(feature = "service")]
-pub use breakglass::BreakGlassGrant;
+pub use breakglass::{BreakGlassGrant, MAX_GRANT_PERMISSION_BYTES};
+#[cfg(feature = "service")]
+pub use breakglass_store::{
+    GrantFuture, GrantId, GrantIdError, GrantLookup, GrantStore, GrantStoreError, MemoryGrantStore,
+};
 #[cfg(feature = "service")]
 pub use builder::{DEFAULT_KEY_PREFIX, PalisadeBuilder};
 pub use config::{

@@ -24,7 +24,7 @@ pub enum Credential<'a> {
         /// The staff principal (`staff:…`).
         principal: &'a Principal,
         /// The id of the grant.
-        grant: u64,
+        grant: crate::GrantId,
     },
 }
 

@@ -272,7 +272,9 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                 self.decide(&caller, req).await
             }
             // Await point: the grant store (owned by breakglass.rs).
-            Credential::Staff { principal, grant } => self.staff_access(principal, grant, req),
+            Credential::Staff { principal, grant } => {
+                self.staff_access(principal, grant, req).await
+            }
         }
     }
 

@@ -25,6 +25,8 @@ pub(crate) struct Decision<'a> {
     pub(crate) staff_reason: Option<&'a str>,
     pub(crate) scope: Scope,
     pub(crate) denial: Option<&'a Denial>,
+    /// Extra details for the record (e.g. a break-glass grant's terms).
+    pub(crate) details: &'a [(&'a str, DetailValue)],
 }
 
 impl<'a> Decision<'a> {
@@ -40,7 +42,13 @@ impl<'a> Decision<'a> {
             staff_reason,
             scope,
             denial: None,
+            details: &[],
         }
+    }
+
+    /// The same decision, recorded with `details` as well.
+    pub(crate) fn with_details(self, details: &'a [(&'a str, DetailValue)]) -> Self {
+        Self { details, ..self }
     }
 
     pub(crate) fn denied(
@@ -56,6 +64,7 @@ impl<'a> Decision<'a> {
             staff_reason,
             scope,
             denial: Some(denial),
+            details: &[],
         }
     }
 }
@@ -133,6 +142,9 @@ impl Trail {
         }
         if let Some(k) = d.key.filter(|k| *k != d.principal) {
             ev = ev.with_detail("key", DetailValue::Str(k.id().to_owned()))?;
+        }
+        for (name, value) in d.details {
+            ev = ev.with_detail(name, value.clone())?;
         }
         self.log.append(ev).map(|_| ())
     }

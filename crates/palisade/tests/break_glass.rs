@@ -129,8 +129,8 @@ fn break_glass_is_time_bound_reasoned_and_audited() {
         at(4),
     );
     assert!(p.authorize(&r).is_err(), "someone else's grant");
-    assert!(p.end_break_glass(g.id, at(5)));
-    assert!(!p.end_break_glass(g.id, at(5)));
+    assert!(p.end_break_glass(g.id, at(5)).unwrap());
+    assert!(!p.end_break_glass(g.id, at(5)).unwrap());
     assert!(
         p.authorize(&staff_req("inbox:read", at(6), None)).is_err(),
         "ended"
@@ -163,7 +163,7 @@ fn break_glass_is_time_bound_reasoned_and_audited() {
             .contains("expired")
     );
     assert!(
-        !p.end_break_glass(g2.id, at(60_008)),
+        !p.end_break_glass(g2.id, at(60_008)).unwrap(),
         "expired grants are dropped"
     );
 
@@ -182,4 +182,198 @@ fn break_glass_is_time_bound_reasoned_and_audited() {
     // The attempt on Globex is in Globex's log; the use after the end, unattributed.
     assert_eq!(records(&w, w.globex).0, 1);
     assert_eq!(records(&w, palisade::UNATTRIBUTED).0, 1);
+}
+
+#[cfg(test)]
+fn sam_grant(w: &common::World, now: palisade::tenancy::Timestamp) -> palisade::BreakGlassGrant {
+    w.palisade
+        .break_glass(
+            &Principal::staff("sam").unwrap(),
+            Scope::tenant(w.acme),
+            &["inbox:read", "billing:*"],
+            "ticket 1234 debugging",
+            Duration::from_secs(600),
+            now,
+        )
+        .unwrap()
+}
+
+/// Issue 12: grant ids were a per-process counter (1, 2, …): guessable and
+/// colliding between replicas. They are 128 random bits in text form.
+#[test]
+fn break_glass_grant_ids_are_random_128_bit_text() {
+    let w = world();
+    let ids: Vec<String> = (0..8)
+        .map(|i| sam_grant(&w, at(i)).id.to_string())
+        .collect();
+    for id in &ids {
+        assert_eq!(id.len(), 35, "{id}");
+        assert!(id.starts_with("bg_"), "{id}");
+        assert_ne!(id.as_str(), "1");
+        assert_eq!(id.parse::<palisade::GrantId>().unwrap().to_string(), *id);
+    }
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len());
+    // A guessed id is refused like any unknown grant.
+    let sam = Principal::staff("sam").unwrap();
+    let guess: palisade::GrantId = "bg_00000000000000000000000000000001".parse().unwrap();
+    let r = Request::new(
+        Credential::Staff {
+            principal: &sam,
+            grant: guess,
+        },
+        "inbox:read",
+        "inbox",
+        "c-1",
+        at(10),
+    );
+    assert_eq!(
+        w.palisade.authorize(&r).unwrap_err().reason(),
+        DenyReason::BreakGlass
+    );
+}
+
+/// Issue 11: the `break_glass.grant` record named neither what was granted
+/// nor until when.
+#[test]
+fn break_glass_grant_record_carries_permissions_and_expiry() {
+    let w = world();
+    let g = sam_grant(&w, at(0));
+    let (_, text) = records(&w, w.acme);
+    let line = text
+        .lines()
+        .find(|l| l.contains("break_glass.grant"))
+        .expect("grant record");
+    assert!(
+        line.contains("\"permissions\":{\"str\":\"inbox:read billing:*\"}"),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!(
+            "\"expires_at\":{{\"int\":{}}}",
+            g.expires_at.unix_millis()
+        )),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!(
+            "\"granted_at\":{{\"int\":{}}}",
+            g.granted_at.unix_millis()
+        )),
+        "{line}"
+    );
+}
+
+/// Issue 11: a grant worked before its `granted_at` (a request dated
+/// earlier than the grant, e.g. from a replica with a slow clock).
+#[test]
+fn break_glass_grant_refused_before_granted_at() {
+    let w = world();
+    let g = sam_grant(&w, at(10_000));
+    let sam = Principal::staff("sam").unwrap();
+    let req = |now| {
+        Request::new(
+            Credential::Staff {
+                principal: &sam,
+                grant: g.id,
+            },
+            "inbox:read",
+            "inbox",
+            "c-1",
+            now,
+        )
+    };
+    let d = w.palisade.authorize(&req(at(9_999))).unwrap_err();
+    assert_eq!(d.reason(), DenyReason::BreakGlass);
+    assert!(d.explain().contains("starts at"), "{}", d.explain());
+    assert!(w.palisade.authorize(&req(at(10_000))).is_ok());
+}
+
+/// Grants too large to record in full are refused, not recorded truncated.
+#[test]
+fn break_glass_grant_with_unrecordable_permission_list_is_refused() {
+    let w = world();
+    let many: Vec<String> = (0..40).map(|i| format!("resource{i}:read")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let e = w
+        .palisade
+        .break_glass(
+            &Principal::staff("sam").unwrap(),
+            Scope::tenant(w.acme),
+            &many,
+            "ticket 1234 debugging",
+            Duration::from_secs(60),
+            at(0),
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("break_glass.permissions"), "{e}");
+    assert_eq!(records(&w, w.acme).0, 0, "no record, no grant");
+}
+
+/// A store that must wait for its backend makes the sync methods fail
+/// closed (no grant, 503 on use) instead of blocking.
+#[test]
+fn break_glass_with_a_waiting_store_fails_closed_in_sync_calls() {
+    use palisade::{GrantFuture, GrantId, GrantLookup, GrantStore};
+    struct Pending;
+    impl GrantStore for Pending {
+        fn lookup(&self, _: &GrantId) -> GrantLookup {
+            GrantLookup::Miss
+        }
+        fn fetch(
+            &self,
+            _: GrantId,
+        ) -> GrantFuture<'_, Option<std::sync::Arc<palisade::BreakGlassGrant>>> {
+            Box::pin(std::future::pending())
+        }
+        fn insert(&self, _: palisade::BreakGlassGrant) -> GrantFuture<'_, ()> {
+            Box::pin(std::future::pending())
+        }
+        fn end(
+            &self,
+            _: GrantId,
+            _: palisade::tenancy::Timestamp,
+        ) -> GrantFuture<'_, Option<palisade::BreakGlassGrant>> {
+            Box::pin(std::future::pending())
+        }
+    }
+    let p = palisade::Palisade::builder(palisade::PalisadeConfig::default())
+        .grant_store(std::sync::Arc::new(Pending))
+        .build()
+        .unwrap();
+    let sam = Principal::staff("sam").unwrap();
+    let e = p
+        .break_glass(
+            &sam,
+            Scope::tenant(palisade::tenancy::TenantId::new_v7()),
+            &["inbox:read"],
+            "ticket 1234 debugging",
+            Duration::from_secs(60),
+            at(0),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            palisade::PalisadeError::GrantStore(palisade::GrantStoreError::WouldBlock)
+        ),
+        "{e}"
+    );
+    let id = GrantId::random().unwrap();
+    let r = Request::new(
+        Credential::Staff {
+            principal: &sam,
+            grant: id,
+        },
+        "inbox:read",
+        "inbox",
+        "c-1",
+        at(1),
+    );
+    assert_eq!(
+        p.authorize(&r).unwrap_err().kind(),
+        palisade::DenialKind::Unavailable
+    );
 }
