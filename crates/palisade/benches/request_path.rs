@@ -119,7 +119,15 @@ fn bench(c: &mut Criterion) {
     });
     let ann = &s.ann;
     g.bench_function("ratelimit_check", |b| {
-        b.iter(|| black_box(p.rate_limiter().check(ann, &s.scope, s.now).is_ok()))
+        b.iter(|| {
+            let req = palisade::LimitRequest {
+                principal: ann,
+                scope: s.scope,
+                plan: p.rate_plans().for_tenant(s.scope.tenant_id()),
+                now: s.now,
+            };
+            black_box(p.rate_limiter().try_check(black_box(&req)).is_ok())
+        })
     });
     let Ok(mask) = p.with_policy(|pol, _| pol.scope_mask(&["inbox:*"])) else {
         return;

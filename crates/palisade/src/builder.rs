@@ -17,6 +17,7 @@ use crate::config::PalisadeConfig;
 use crate::error::{PalisadeError, Result};
 use crate::policy::PolicySlot;
 use crate::ratelimit::RateLimiter;
+use crate::ratelimit_backend::{Plans, RateLimitBackend};
 use crate::service::{Inner, Palisade};
 use crate::trail::Trail;
 
@@ -46,6 +47,7 @@ pub struct PalisadeBuilder<S = MemoryStore, P = LocalKeyring> {
     key_prefix: String,
     now: Option<palisade_tenancy::Timestamp>,
     grants: Option<Arc<dyn GrantStore>>,
+    rate_limits: Option<Arc<dyn RateLimitBackend>>,
 }
 
 impl Palisade {
@@ -62,6 +64,7 @@ impl Palisade {
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
             now: None,
             grants: None,
+            rate_limits: None,
         }
     }
 }
@@ -98,6 +101,7 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
             key_prefix: self.key_prefix,
             now: self.now,
             grants: self.grants,
+            rate_limits: self.rate_limits,
         }
     }
 
@@ -115,6 +119,7 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
             key_prefix: self.key_prefix,
             now: self.now,
             grants: self.grants,
+            rate_limits: self.rate_limits,
         }
     }
 
@@ -124,6 +129,15 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
     #[must_use]
     pub fn grant_store(mut self, store: Arc<dyn GrantStore>) -> Self {
         self.grants = Some(store);
+        self
+    }
+
+    /// Decide rate limits and the refused-credential budget in `backend`
+    /// (e.g. `palisade-redis`, shared by a fleet) instead of the in-process
+    /// limiter. The plans still come from `rate_limits` in the configuration.
+    #[must_use]
+    pub fn rate_limit_backend(mut self, backend: Arc<dyn RateLimitBackend>) -> Self {
+        self.rate_limits = Some(backend);
         self
     }
 
@@ -251,12 +265,16 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
             }
             (None, None) => Box::new(MemorySinks),
         };
-        let limiter = RateLimiter::new(
+        let plans = Plans::from_config(
             &cfg.rate_limits,
             cfg.tenants
                 .iter()
                 .filter_map(|(t, c)| c.plan.as_deref().map(|p| (*t, p))),
         )?;
+        let limiter: Arc<dyn RateLimitBackend> = match self.rate_limits {
+            Some(backend) => backend,
+            None => Arc::new(RateLimiter::from_plans(plans.clone(), &cfg.rate_limits)?),
+        };
         let origins: HashMap<_, _> = cfg
             .tenants
             .iter()
@@ -272,6 +290,7 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
                 verify_keys: std::sync::RwLock::new(verify_keys),
             },
             limiter,
+            plans,
             origins,
             grants: self.grants.map(Grants::new).unwrap_or_default(),
             config: self.config,

@@ -130,8 +130,7 @@ impl PalisadeConfig {
                 rate.to_quota(&format!("rate_limits.plans.{name}.{level}"))?;
             }
         }
-        rl.failed_auth_per_ip
-            .to_quota("rate_limits.failed_auth_per_ip")?;
+        crate::ratelimit_budget::BudgetConfig::from_config(rl)?;
         if rl.sweep_every == 0 {
             return Err(PalisadeError::config(
                 "rate_limits.sweep_every",
@@ -216,6 +215,17 @@ pub struct RateLimitConfig {
     /// from that address answer 429 and are not audited one by one, so a
     /// flood of bad keys cannot fill the audit log.
     pub failed_auth_per_ip: RateConfig,
+    /// IPv6 clients are budgeted per prefix of this length (default 64: one
+    /// customer line, which its holder can rotate through freely); IPv4 per
+    /// address.
+    pub failed_auth_ipv6_prefix: u8,
+    /// At most this many address blocks hold refused-credential state; the
+    /// blocks past it share one budget (so churn neither grows memory nor
+    /// escapes the budget).
+    pub max_tracked_addresses: u32,
+    /// Refusals suppressed past the budget are summed into one aggregated
+    /// audit record per block per window of this many seconds.
+    pub suppression_window_seconds: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -238,6 +248,9 @@ impl Default for RateLimitConfig {
                 per_seconds: 60,
                 burst: Some(20),
             },
+            failed_auth_ipv6_prefix: 64,
+            max_tracked_addresses: 65_536,
+            suppression_window_seconds: 60,
         }
     }
 }

@@ -75,6 +75,9 @@ mod http_layer;
 #[cfg(feature = "service")]
 mod policy;
 mod ratelimit;
+mod ratelimit_backend;
+mod ratelimit_budget;
+mod ratelimit_gcra;
 #[cfg(feature = "service")]
 mod request;
 #[cfg(feature = "service")]
@@ -106,6 +109,11 @@ pub use http_headers::{SecurityHeaders, tenant_cors};
 #[cfg(feature = "axum")]
 pub use http_layer::{PalisadeLayer, PalisadeService, Session, denial_response};
 pub use ratelimit::{LimitLevel, RateLimited, RateLimiter, RateStatus};
+pub use ratelimit_backend::{
+    BackendEvent, BoxFuture, LimitRequest, Plan, Plans, Rate, RateLimitBackend, RateRefusal,
+};
+pub use ratelimit_budget::{AddressBlock, BudgetConfig, FailureCheck, FailureVerdict, Suppression};
+pub use ratelimit_gcra::{GcraDecision, gcra};
 #[cfg(feature = "service")]
 pub use request::{Credential, Request, RequestFacts};
 #[cfg(feature = "service")]

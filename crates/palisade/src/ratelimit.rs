@@ -8,9 +8,13 @@
 //! the broad limit first would let one key drain it). The per-tenant limit is
 //! keyed by tenant id alone, so issuing more keys never raises a tenant's
 //! throughput.
+//!
+//! This is the embedded [`RateLimitBackend`]: it decides on the sync fast
+//! path, per process. With N replicas behind a load balancer a tenant gets N
+//! times its plan; `palisade-redis` decides the same limits for a fleet.
 
 use core::sync::atomic::{AtomicU64, Ordering};
-use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +27,8 @@ use palisade_tenancy::{Principal, ProjectId, Scope, TenantId, Timestamp};
 use crate::clock::{Instant, RequestClock};
 use crate::config::RateLimitConfig;
 use crate::error::Result;
+use crate::ratelimit_backend::{LimitRequest, Plans, RateLimitBackend, RateRefusal};
+use crate::ratelimit_budget::{AddressBudget, BudgetConfig, FailureCheck, Suppression};
 
 type Keyed<K> =
     governor::RateLimiter<K, DashMapStateStore<K>, RequestClock, StateInformationMiddleware>;
@@ -62,20 +68,19 @@ struct PlanLimiters {
     by_key: Keyed<Principal>,
     by_project: Keyed<(TenantId, ProjectId)>,
     by_tenant: Keyed<TenantId>,
+    name: Arc<str>,
     policy: Arc<str>,
 }
 
-/// The limiter of one [`Palisade`](crate) instance. Cheap to share by reference;
-/// all methods take `&self`.
+/// The in-process limiter (the embedded [`RateLimitBackend`]). Cheap to
+/// share by reference; all methods take `&self`.
 pub struct RateLimiter {
     clock: RequestClock,
     plans: Vec<PlanLimiters>,
-    tenant_plan: HashMap<TenantId, usize>,
-    default_plan: usize,
+    resolved: Plans,
     sweep_every: u64,
     checks: AtomicU64,
-    failures: Keyed<std::net::IpAddr>,
-    failure_policy: Arc<str>,
+    failures: AddressBudget,
 }
 
 impl core::fmt::Debug for RateLimiter {
@@ -160,6 +165,35 @@ fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
+pub(crate) const fn ceil_secs_micros(us: u64) -> u64 {
+    us / 1_000_000 + !us.is_multiple_of(1_000_000) as u64
+}
+
+impl RateStatus {
+    /// An allowed request's status (for [`RateLimitBackend`] implementations).
+    #[must_use]
+    pub fn new(level: LimitLevel, remaining: u32, reset: Duration, policy: Arc<str>) -> Self {
+        Self {
+            level,
+            remaining,
+            reset,
+            policy,
+        }
+    }
+}
+
+impl RateLimited {
+    /// A refusal (for [`RateLimitBackend`] implementations).
+    #[must_use]
+    pub fn new(level: LimitLevel, retry_after: Duration, policy: Arc<str>) -> Self {
+        Self {
+            level,
+            retry_after,
+            policy,
+        }
+    }
+}
+
 fn status(level: LimitLevel, snap: &StateSnapshot, policy: &Arc<str>) -> RateStatus {
     let q = snap.quota();
     let remaining = snap.remaining_burst_capacity();
@@ -183,67 +217,41 @@ impl RateLimiter {
         cfg: &RateLimitConfig,
         tenant_plans: impl IntoIterator<Item = (TenantId, &'a str)>,
     ) -> Result<Self> {
+        Self::from_plans(Plans::from_config(cfg, tenant_plans)?, cfg)
+    }
+
+    /// Build the limiters for `plans`; the refused-credential budget and the
+    /// sweep interval come from `cfg`.
+    ///
+    /// # Errors
+    /// [`PalisadeError::Config`](crate::PalisadeError::Config) for an invalid
+    /// refused-credential budget.
+    pub fn from_plans(plans: Plans, cfg: &RateLimitConfig) -> Result<Self> {
         let clock = RequestClock::default();
-        let mut names = HashMap::new();
-        let mut plans = Vec::with_capacity(cfg.plans.len());
-        for (name, plan) in &cfg.plans {
-            let field = format!("rate_limits.plans.{name}");
-            let qk = plan.per_key.to_quota(&format!("{field}.per_key"))?;
-            let qp = plan.per_project.to_quota(&format!("{field}.per_project"))?;
-            let qt = plan.per_tenant.to_quota(&format!("{field}.per_tenant"))?;
-            let pol = |l: LimitLevel, q: Quota| {
-                format!(
-                    "\"{}\";q={};w={}",
-                    l.as_str(),
-                    q.burst_size(),
-                    ceil_secs(q.burst_size_replenished_in()).max(1)
-                )
-            };
-            let policy = [
-                pol(LimitLevel::Key, qk),
-                pol(LimitLevel::Project, qp),
-                pol(LimitLevel::Tenant, qt),
-            ]
-            .join(", ");
-            names.insert(name.as_str(), plans.len());
-            plans.push(PlanLimiters {
-                by_key: keyed(qk, &clock),
-                by_project: keyed(qp, &clock),
-                by_tenant: keyed(qt, &clock),
-                policy: policy.into(),
-            });
-        }
-        let lookup = |field: &str, name: &str| {
-            names.get(name).copied().ok_or_else(|| {
-                crate::PalisadeError::config(
-                    field,
-                    format!("plan `{name}` is not defined under `rate_limits.plans`"),
-                )
+        let limiters = plans
+            .iter()
+            .map(|p| PlanLimiters {
+                by_key: keyed(p.rate(LimitLevel::Key).quota(), &clock),
+                by_project: keyed(p.rate(LimitLevel::Project).quota(), &clock),
+                by_tenant: keyed(p.rate(LimitLevel::Tenant).quota(), &clock),
+                name: p.name().into(),
+                policy: Arc::clone(p.policy()),
             })
-        };
-        let default_plan = lookup("rate_limits.default_plan", &cfg.default_plan)?;
-        let mut tenant_plan = HashMap::new();
-        for (tenant, name) in tenant_plans {
-            tenant_plan.insert(tenant, lookup(&format!("tenants.{tenant}.plan"), name)?);
-        }
-        let qf = cfg
-            .failed_auth_per_ip
-            .to_quota("rate_limits.failed_auth_per_ip")?;
-        let failure_policy = format!(
-            "\"address\";q={};w={}",
-            qf.burst_size(),
-            ceil_secs(qf.burst_size_replenished_in()).max(1)
-        );
+            .collect();
         Ok(Self {
-            failures: keyed(qf, &clock),
-            failure_policy: failure_policy.into(),
+            failures: AddressBudget::new(BudgetConfig::from_config(cfg)?),
             clock,
-            plans,
-            tenant_plan,
-            default_plan,
+            plans: limiters,
+            resolved: plans,
             sweep_every: u64::from(cfg.sweep_every.max(1)),
             checks: AtomicU64::new(0),
         })
+    }
+
+    /// The plans this limiter applies (the facade resolves requests' plans here).
+    #[must_use]
+    pub fn plans(&self) -> &Plans {
+        &self.resolved
     }
 
     /// Spend one request of `principal` in `scope` at `now` against the key,
@@ -257,11 +265,17 @@ impl RateLimiter {
         scope: &Scope,
         now: Timestamp,
     ) -> core::result::Result<RateStatus, RateLimited> {
-        let plan_ix = self
-            .tenant_plan
-            .get(&scope.tenant_id())
-            .copied()
-            .unwrap_or(self.default_plan);
+        let ix = self.resolved.index_for_tenant(scope.tenant_id());
+        self.check_in(ix, principal, scope, now)
+    }
+
+    fn check_in(
+        &self,
+        plan_ix: usize,
+        principal: &Principal,
+        scope: &Scope,
+        now: Timestamp,
+    ) -> core::result::Result<RateStatus, RateLimited> {
         let Some(plan) = self.plans.get(plan_ix) else {
             // Unreachable by construction (indices come from `plans`); deny rather than panic.
             return Err(RateLimited {
@@ -302,25 +316,39 @@ impl RateLimiter {
         Ok(tightest)
     }
 
-    /// Count one refused credential from `ip` at `now`.
-    ///
-    /// # Errors
-    /// [`RateLimited`] (level [`LimitLevel::Address`]) once the address is
-    /// over `failed_auth_per_ip`.
-    pub fn check_failure(
-        &self,
-        ip: std::net::IpAddr,
-        now: Timestamp,
-    ) -> core::result::Result<(), RateLimited> {
-        let at = self.clock.observe(now);
-        self.failures
-            .check_key(&ip)
-            .map(|_| ())
-            .map_err(|nu| RateLimited {
-                level: LimitLevel::Address,
-                retry_after: nu.wait_time_from(at),
-                policy: Arc::clone(&self.failure_policy),
-            })
+    /// Count one refused credential from `ip` at `now` against its address
+    /// block's budget (IPv4 address, IPv6 prefix): whether to audit it,
+    /// answer 429, and which suppression window it closed (see
+    /// [`FailureVerdict`](crate::FailureVerdict)).
+    #[must_use]
+    pub fn check_failure(&self, ip: IpAddr, now: Timestamp) -> FailureCheck {
+        let at = self
+            .clock
+            .observe(now)
+            .duration_since(Instant::ZERO)
+            .as_u64()
+            / 1_000;
+        self.failures.check(ip, at, now)
+    }
+
+    /// Close and return the suppression windows of floods that stopped (no
+    /// refusal for a whole window), each for one aggregated audit record.
+    #[must_use]
+    pub fn drain_suppressions(&self, now: Timestamp) -> Vec<Suppression> {
+        let at = self
+            .clock
+            .observe(now)
+            .duration_since(Instant::ZERO)
+            .as_u64()
+            / 1_000;
+        self.failures.drain(at)
+    }
+
+    /// Address blocks holding refused-credential state (bounded by
+    /// `rate_limits.max_tracked_addresses`).
+    #[must_use]
+    pub fn tracked_addresses(&self) -> usize {
+        self.failures.tracked()
     }
 
     /// Drop all state indistinguishable from a fresh bucket (principals,
@@ -336,8 +364,8 @@ impl RateLimiter {
             p.by_tenant.retain_recent();
             p.by_tenant.shrink_to_fit();
         }
-        self.failures.retain_recent();
-        self.failures.shrink_to_fit();
+        self.failures
+            .sweep(self.clock.now().duration_since(Instant::ZERO).as_u64() / 1_000);
     }
 
     /// How many principals, projects and tenants currently hold state.
@@ -347,7 +375,7 @@ impl RateLimiter {
             .iter()
             .map(|p| p.by_key.len() + p.by_project.len() + p.by_tenant.len())
             .sum::<usize>()
-            + self.failures.len()
+            + self.failures.tracked()
     }
 
     /// The limiter's clock: the latest `now` any check has presented.
@@ -359,4 +387,37 @@ impl RateLimiter {
 
 fn tighter(a: RateStatus, b: RateStatus) -> RateStatus {
     if b.remaining < a.remaining { b } else { a }
+}
+
+impl RateLimitBackend for RateLimiter {
+    fn name(&self) -> &'static str {
+        "in-process"
+    }
+
+    fn try_check(&self, req: &LimitRequest<'_>) -> core::result::Result<RateStatus, RateRefusal> {
+        // The facade's plans are normally this limiter's own (same `Arc`).
+        let ix = self
+            .plans
+            .iter()
+            .position(|p| *p.name == *req.plan.name())
+            .unwrap_or_else(|| self.resolved.default_index());
+        self.check_in(ix, req.principal, &req.scope, req.now)
+            .map_err(RateRefusal::Limited)
+    }
+
+    fn try_check_failure(
+        &self,
+        ip: IpAddr,
+        now: Timestamp,
+    ) -> core::result::Result<FailureCheck, RateRefusal> {
+        Ok(self.check_failure(ip, now))
+    }
+
+    fn drain_suppressions(&self, now: Timestamp) -> Vec<Suppression> {
+        Self::drain_suppressions(self, now)
+    }
+
+    fn sweep(&self) {
+        Self::sweep(self);
+    }
 }

@@ -13,7 +13,10 @@ use crate::config::PalisadeConfig;
 use crate::denial::{Denial, DenyReason};
 use crate::error::Result;
 use crate::policy::PolicySlot;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit_backend::{
+    LimitRequest, Plans, RateLimitBackend, RateRefusal, refusal_denial,
+};
+use crate::ratelimit_budget::FailureVerdict;
 use crate::request::{Credential, Request};
 use crate::trail::{Decision, Trail};
 
@@ -49,7 +52,8 @@ pub(crate) struct Inner<S, P> {
     pub(crate) envelope: Envelope<P>,
     pub(crate) policy: PolicySlot,
     pub(crate) trail: Trail,
-    pub(crate) limiter: RateLimiter,
+    pub(crate) limiter: Arc<dyn RateLimitBackend>,
+    pub(crate) plans: Plans,
     pub(crate) origins: HashMap<TenantId, Vec<String>>,
     pub(crate) grants: Grants,
 }
@@ -142,10 +146,18 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
         palisade_audit::verify(export, &keys)
     }
 
-    /// The rate limiter (e.g. to call [`RateLimiter::sweep`] from a timer).
+    /// The rate-limit backend (e.g. to call
+    /// [`RateLimitBackend::sweep`] and
+    /// [`RateLimitBackend::drain_suppressions`] from a timer).
     #[must_use]
-    pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.inner.limiter
+    pub fn rate_limiter(&self) -> &dyn RateLimitBackend {
+        &*self.inner.limiter
+    }
+
+    /// The rate-limit plans in force (which tenant has which limits).
+    #[must_use]
+    pub fn rate_plans(&self) -> &Plans {
+        &self.inner.plans
     }
 
     /// Replace the RBAC policy with one compiled from `text` (`now` only
@@ -243,7 +255,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                         };
                         self.decide(&caller, req).await
                     }
-                    Err(rejection) => Err(self.refuse_key(text, rejection, req)),
+                    Err(rejection) => Err(self.refuse_key(text, rejection, req).await),
                 }
             }
             Credential::Authenticated { principal, scope }
@@ -278,7 +290,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
         }
     }
 
-    fn refuse_key(&self, text: &str, rejection: Rejection, req: &Request<'_>) -> Denial {
+    async fn refuse_key(&self, text: &str, rejection: Rejection, req: &Request<'_>) -> Denial {
         let reason = match rejection {
             Rejection::Revoked
             | Rejection::NotYetValid
@@ -303,15 +315,50 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             None => format!("API key refused: {rejection}"),
         };
         let denial = Denial::new(reason, detail);
-        // Past its budget of refusals an address gets 429s, recorded no more.
-        if let Some(ip) = req.facts.ip
-            && let Err(limited) = self.inner.limiter.check_failure(ip, req.now)
-        {
-            let extra = format!(" (after: {}; not audited)", denial.explain());
-            return Denial::rate_limited(limited).with_extra_detail(&extra);
-        }
         let actor = claimed.and_then(|id| Principal::api_key(id.as_str()).ok());
         let scope = record.map(|e| e.record().scope);
+        // The refused-credential budget of the address block (IPv4 address,
+        // IPv6 /64). Await point: a remote backend. A backend that cannot
+        // answer leaves the refusal audited as usual (it is refused anyway).
+        if let Some(ip) = req.facts.ip {
+            let check = match self.inner.limiter.try_check_failure(ip, req.now) {
+                Err(RateRefusal::WouldBlock) => self.inner.limiter.check_failure(ip, req.now).await,
+                other => other,
+            };
+            if let Ok(check) = check {
+                if let Some(s) = &check.ended {
+                    let summary = Denial::new(
+                        DenyReason::RateLimited(crate::LimitLevel::Address),
+                        format!(
+                            "{} refused credentials from {} suppressed ({} to {})",
+                            s.count, s.block, s.first, s.last
+                        ),
+                    );
+                    self.inner
+                        .trail
+                        .record_unauthenticated(None, None, req, &summary);
+                }
+                match check.verdict {
+                    FailureVerdict::Record => {}
+                    FailureVerdict::SuppressStart(limited) => {
+                        let extra = format!(
+                            " (after: {}; further refusals from {} are suppressed)",
+                            denial.explain(),
+                            check.block
+                        );
+                        let d = Denial::rate_limited(limited).with_extra_detail(&extra);
+                        self.inner
+                            .trail
+                            .record_unauthenticated(actor, scope, req, &d);
+                        return d;
+                    }
+                    FailureVerdict::Suppressed(limited) => {
+                        let extra = format!(" (after: {}; not audited)", denial.explain());
+                        return Denial::rate_limited(limited).with_extra_detail(&extra);
+                    }
+                }
+            }
+        }
         self.inner
             .trail
             .record_unauthenticated(actor, scope, req, &denial);
@@ -355,9 +402,21 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
         }
         let limited = caller.key.unwrap_or(caller.principal);
         // Await point: the rate-limit backend.
-        let rate = match self.inner.limiter.check(limited, &scope, req.now) {
+        let lr = LimitRequest {
+            principal: limited,
+            scope,
+            plan: self.inner.plans.for_tenant(scope.tenant_id()),
+            now: req.now,
+        };
+        // The sync fast path first; only a backend that must wait is awaited
+        // (the in-process limiter never allocates a future).
+        let rate = match self.inner.limiter.try_check(&lr) {
+            Err(RateRefusal::WouldBlock) => self.inner.limiter.check(lr).await,
+            other => other,
+        };
+        let rate = match rate {
             Ok(s) => s,
-            Err(r) => return Err(self.deny(caller, scope, req, Denial::rate_limited(r))),
+            Err(r) => return Err(self.deny(caller, scope, req, refusal_denial(r))),
         };
         if let Err(why) = self.inner.policy.check(
             caller.principal,

@@ -314,12 +314,15 @@ fn a_flood_of_bad_keys_from_one_address_is_cut_off_and_not_audited() {
         DenyReason::RateLimited(palisade::LimitLevel::Address)
     );
     assert_eq!(d.kind().status(), 429);
-    assert!(d.explain().contains("not audited"), "{}", d.explain());
+    // The first refusal over budget is audited, saying that the rest are suppressed…
+    assert!(d.explain().contains("suppressed"), "{}", d.explain());
     assert_eq!(
         d.rate_limit().unwrap().policy_value(),
         "\"address\";q=20;w=120"
     );
-    assert_eq!(records(&w, palisade::UNATTRIBUTED).0, 20);
+    // …and the following ones are not audited one by one.
+    assert!(bad(21).explain().contains("not audited"));
+    assert_eq!(records(&w, palisade::UNATTRIBUTED).0, 21);
     // A valid key from the same address is unaffected.
     assert!(
         w.palisade
