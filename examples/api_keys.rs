@@ -119,7 +119,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("redacted: {}", keys.format().redact(&line));
 
     // Listing never shows secrets.
-    for r in keys.list(acme.tenant_id()) {
+    for r in keys.list(acme.tenant_id())? {
         println!(
             "list: {} {:?} revoked={:?} grace_until={:?}",
             r.key_id, r.name, r.revoked_at, r.grace_until

@@ -70,7 +70,7 @@ fn bench_verify(c: &mut Criterion) {
     });
     let id = *issued[3].key_id();
     g.bench_function("component_store_get", |b| {
-        b.iter(|| keys.store().get(black_box(&id)).unwrap())
+        b.iter(|| keys.store().lookup(black_box(&id)).found().unwrap())
     });
     g.bench_function("hmac_success", |b| {
         b.iter(|| keys.verify(black_box(&key), &ctx).unwrap())

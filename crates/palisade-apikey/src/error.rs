@@ -60,11 +60,12 @@ pub enum ApiKeyError {
         /// The prefix given (clipped).
         input: String,
     },
-    /// A key id is not 16 base62 characters.
-    #[error("invalid key id `{input}`: a key id is exactly 16 characters of `0-9 A-Z a-z`")]
+    /// A key id is not 16 base62 characters. The input is never echoed
+    /// (a whole key passed where an id is expected would leak its secret).
+    #[error("invalid key id ({len} bytes): a key id is exactly 16 characters of `0-9 A-Z a-z`")]
     KeyIdSyntax {
-        /// The id given (clipped).
-        input: String,
+        /// The length of the text given, in bytes.
+        len: usize,
     },
     /// A granted scope is not a permission pattern (`*` or `resource:action`).
     #[error(
@@ -138,12 +139,120 @@ pub enum ApiKeyError {
     /// The operating system's random source failed.
     #[error("the OS random source failed: {0}")]
     Random(getrandom::Error),
-    /// A store backend failed.
-    #[error("key store: {reason}")]
-    Store {
-        /// What failed.
+    /// A store backend failed (unavailable, timed out, conflicting write,
+    /// corrupt row, or a pending future on a synchronous method).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The key was already rotated (it is in its grace period or has a
+    /// successor): a key has at most one successor.
+    #[error("API key `{key_id}` was already rotated: rotate its successor instead")]
+    AlreadyRotated {
+        /// The id.
+        key_id: String,
+    },
+    /// Keys may not act for staff principals: staff use break-glass grants.
+    #[error(
+        "an API key may not be owned by the staff principal `{owner}`: staff act through break-glass grants"
+    )]
+    StaffOwner {
+        /// The refused owner.
+        owner: String,
+    },
+    /// A duration is outside the accepted range.
+    #[error("invalid duration: {reason}")]
+    Duration {
+        /// What to fix.
+        reason: &'static str,
+    },
+    /// A stored record's MAC does not verify (tampered, or sealed under a
+    /// pepper that is not configured): an admin operation refuses to build
+    /// on it.
+    #[error("the stored record of API key `{key_id}` does not authenticate: {reason}")]
+    RecordNotAuthentic {
+        /// The id.
+        key_id: String,
+        /// Why (never record content).
+        reason: &'static str,
+    },
+}
+
+/// The coarse kind of a [`StoreError`], small and `Copy` so it can ride in
+/// a [`Rejection`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The backend cannot be reached or refused the operation.
+    Unavailable,
+    /// The backend did not answer in time.
+    Timeout,
+    /// A concurrent or out-of-order write was refused.
+    Conflict,
+    /// A stored row cannot be decoded.
+    Corrupt,
+    /// The operation would have to wait (a synchronous method met a
+    /// pending store future): use the `_async` method.
+    WouldBlock,
+}
+
+impl core::fmt::Display for StoreErrorKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Unavailable => "unavailable",
+            Self::Timeout => "timed out",
+            Self::Conflict => "conflict",
+            Self::Corrupt => "corrupt record",
+            Self::WouldBlock => "would block",
+        })
+    }
+}
+
+/// A key-store backend failure. Never carries a credential or row content.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend cannot be reached or refused the operation.
+    #[error("key store unavailable: {reason}")]
+    Unavailable {
+        /// What failed (no credentials, no row content).
         reason: String,
     },
+    /// The backend did not answer in time.
+    #[error("key store timed out")]
+    Timeout,
+    /// A write lost a race or would lower a generation.
+    #[error("key store refused the write to `{key_id}`: {reason}")]
+    Conflict {
+        /// The key id written.
+        key_id: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A stored row cannot be decoded.
+    #[error("key store row for `{key_id}` is corrupt: {reason}")]
+    Corrupt {
+        /// The key id read.
+        key_id: String,
+        /// What is wrong (no row content).
+        reason: String,
+    },
+    /// A synchronous `ApiKeys` method met a store future that is not
+    /// ready (a remote store): call the `_async` twin instead.
+    #[error("the key store must be awaited here: call the `_async` method")]
+    WouldBlock,
+}
+
+impl StoreError {
+    /// The coarse kind.
+    #[must_use]
+    pub const fn kind(&self) -> StoreErrorKind {
+        match self {
+            Self::Unavailable { .. } => StoreErrorKind::Unavailable,
+            Self::Timeout => StoreErrorKind::Timeout,
+            Self::Conflict { .. } => StoreErrorKind::Conflict,
+            Self::Corrupt { .. } => StoreErrorKind::Corrupt,
+            Self::WouldBlock => StoreErrorKind::WouldBlock,
+        }
+    }
 }
 
 /// The detailed, log-facing reason a presented key was refused. Never send
@@ -198,6 +307,27 @@ pub enum Rejection {
     /// The key lacks the scope the request needs.
     #[error("key lacks the required scope")]
     ScopeMissing,
+    /// The key store could not answer (down, timed out, or a synchronous
+    /// verify met a store that must be awaited): fail closed, answer 503,
+    /// never "no such key".
+    #[error("key store {kind}: the key could not be checked")]
+    StoreUnavailable {
+        /// What went wrong.
+        kind: StoreErrorKind,
+    },
+    /// The stored record's MAC does not verify: a field was changed outside
+    /// `ApiKeys` (a database write), or it was sealed under a pepper that is
+    /// not configured.
+    #[error("the stored key record does not authenticate (record MAC mismatch)")]
+    RecordTampered,
+    /// The stored record carries no MAC (a version 1 record) and legacy
+    /// records are not accepted (see `ApiKeys::accept_legacy_records`).
+    #[error("the stored key record is unsealed (record version 1)")]
+    RecordUnsealed,
+    /// The key's owner is a staff principal: staff act through break-glass
+    /// grants, never through API keys.
+    #[error("key owned by a staff principal")]
+    StaffOwned,
 }
 
 /// What the remote caller may be told about a refused key.
@@ -226,17 +356,22 @@ pub enum PublicRejection {
     /// The key does not grant the permission the request needs.
     #[error("API key lacks the required scope")]
     InsufficientScope,
+    /// The key could not be checked now (the key store is unavailable).
+    #[error("API key could not be checked, try again later")]
+    Unavailable,
 }
 
 impl PublicRejection {
     /// The HTTP status to answer with: 401 for invalid or inactive keys, 403
-    /// for IP and scope refusals, 429 for exhausted uses.
+    /// for IP and scope refusals, 429 for exhausted uses, 503 when the key
+    /// store is unavailable.
     #[must_use]
     pub const fn http_status(&self) -> u16 {
         match self {
             Self::InvalidKey | Self::KeyInactive => 401,
             Self::IpNotAllowed | Self::InsufficientScope => 403,
             Self::UsageExhausted => 429,
+            Self::Unavailable => 503,
         }
     }
 }
@@ -251,13 +386,17 @@ impl Rejection {
             | Self::UnknownKey
             | Self::WrongSecret
             | Self::UnknownPepper { .. }
-            | Self::BadStoredHash => PublicRejection::InvalidKey,
+            | Self::BadStoredHash
+            | Self::RecordTampered
+            | Self::RecordUnsealed
+            | Self::StaffOwned => PublicRejection::InvalidKey,
             Self::Revoked | Self::NotYetValid | Self::Expired | Self::GraceEnded => {
                 PublicRejection::KeyInactive
             }
             Self::IpNotAllowed => PublicRejection::IpNotAllowed,
             Self::UsesExhausted => PublicRejection::UsageExhausted,
             Self::ScopeMissing => PublicRejection::InsufficientScope,
+            Self::StoreUnavailable { .. } => PublicRejection::Unavailable,
         }
     }
 }

@@ -321,14 +321,14 @@ pub(crate) fn sha256(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
-mod hex_32 {
-    pub(super) fn serialize<S: serde::Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+pub(crate) mod hex_32 {
+    pub(crate) fn serialize<S: serde::Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
         let mut out = [0u8; 64];
         hex::encode_to_slice(v, &mut out).map_err(serde::ser::Error::custom)?;
         s.serialize_str(core::str::from_utf8(&out).map_err(serde::ser::Error::custom)?)
     }
 
-    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
         d: D,
     ) -> Result<[u8; 32], D::Error> {
         let s: std::borrow::Cow<'de, str> = serde::Deserialize::deserialize(d)?;

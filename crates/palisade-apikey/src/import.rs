@@ -6,13 +6,38 @@ use secrecy::{ExposeSecret, SecretString};
 
 use palisade_tenancy::Timestamp;
 
+use crate::entry::KeyEntry;
+use crate::error::StoreError;
 use crate::error::{ApiKeyError, ParseError, Rejection};
 use crate::hash::{self, Argon2Params, HashCheck, KeyHash};
 use crate::issued::NewKey;
 use crate::keyid::KeyId;
 use crate::keys::ApiKeys;
-use crate::store::KeyStore;
+use crate::seal::{self, SealCheck};
+use crate::store::{KeyStore, Lookup, UseRefused, now_or_would_block, poll_once};
 use crate::verify::{Verified, VerifyContext};
+use std::sync::Arc;
+
+fn import_fetched(
+    fetched: Result<Option<Arc<KeyEntry>>, StoreError>,
+    parse_error: ParseError,
+) -> Result<Arc<KeyEntry>, Rejection> {
+    match fetched {
+        Ok(Some(e)) => Ok(e),
+        Ok(None) => Err(Rejection::Malformed(parse_error)),
+        Err(e) => Err(Rejection::StoreUnavailable { kind: e.kind() }),
+    }
+}
+
+fn import_not_found(lookup: Lookup, parse_error: ParseError) -> Rejection {
+    match lookup {
+        Lookup::Unavailable(e) => Rejection::StoreUnavailable { kind: e.kind() },
+        Lookup::Miss => Rejection::StoreUnavailable {
+            kind: crate::error::StoreErrorKind::WouldBlock,
+        },
+        Lookup::Found(_) | Lookup::Absent => Rejection::Malformed(parse_error),
+    }
+}
 
 /// Longest foreign (imported) key accepted, in bytes: longer input is
 /// refused before any hashing, so huge headers cannot buy hashing work.
@@ -34,9 +59,7 @@ impl<S: KeyStore> ApiKeys<S> {
     ) -> Result<KeyId, ApiKeyError> {
         req.check(now)?;
         let hash = KeyHash::sha256_import(digest)?;
-        let key_id = KeyId::random()?;
-        self.store.insert(req.into_record(key_id, hash, now))?;
-        Ok(key_id)
+        self.insert_import(req, hash, now)
     }
 
     /// Import a (possibly low-entropy) key of another format whose plain
@@ -61,9 +84,7 @@ impl<S: KeyStore> ApiKeys<S> {
             });
         }
         let hash = KeyHash::argon2id_of_text(params, text)?;
-        let key_id = KeyId::random()?;
-        self.store.insert(req.into_record(key_id, hash, now))?;
-        Ok(key_id)
+        self.insert_import(req, hash, now)
     }
 
     /// Import an Argon2id PHC string computed elsewhere over a key's whole
@@ -80,8 +101,22 @@ impl<S: KeyStore> ApiKeys<S> {
     ) -> Result<KeyId, ApiKeyError> {
         req.check(now)?;
         let hash = KeyHash::argon2id_import(phc)?;
+        self.insert_import(req, hash, now)
+    }
+
+    /// Seal and insert an imported record (a store that must be awaited
+    /// gives [`StoreError::WouldBlock`]: imports are one-off jobs, run
+    /// them over a store whose writes complete, or insert
+    /// [`ApiKeys::seal_legacy`]ed records through the store directly).
+    fn insert_import(
+        &self,
+        req: NewKey,
+        hash: KeyHash,
+        now: Timestamp,
+    ) -> Result<KeyId, ApiKeyError> {
         let key_id = KeyId::random()?;
-        self.store.insert(req.into_record(key_id, hash, now))?;
+        let record = self.sealed(req.into_record(key_id, hash, now));
+        now_or_would_block(self.store.insert(record))?;
         Ok(key_id)
     }
 
@@ -130,12 +165,33 @@ impl<S: KeyStore> ApiKeys<S> {
                 found: presented.len(),
             }));
         }
-        let Some(entry) = self.store.get(key_id) else {
-            self.decoy_argon2(presented);
-            return Err(Rejection::UnknownKey);
+        let entry = match self.store.lookup(key_id) {
+            Lookup::Found(e) => e,
+            Lookup::Miss => {
+                match poll_once(self.store.fetch(key_id)).unwrap_or(Err(StoreError::WouldBlock)) {
+                    Ok(Some(e)) => e,
+                    Ok(None) => {
+                        self.decoy_argon2(presented);
+                        return Err(Rejection::UnknownKey);
+                    }
+                    Err(e) => {
+                        self.decoy_argon2(presented);
+                        return Err(Rejection::StoreUnavailable { kind: e.kind() });
+                    }
+                }
+            }
+            Lookup::Unavailable(e) => {
+                self.decoy_argon2(presented);
+                return Err(Rejection::StoreUnavailable { kind: e.kind() });
+            }
+            Lookup::Absent => {
+                self.decoy_argon2(presented);
+                return Err(Rejection::UnknownKey);
+            }
         };
         let hash = &entry.record().hash;
         let check = hash.check_text(presented);
+        let sealed = seal::check(&self.peppers, entry.record());
         // Only an Argon2id import that got as far as comparing has spent an
         // Argon2id hash; every other refusal (a record of another kind, a
         // SHA-256 import, an unusable PHC string) spends the decoy, so that
@@ -152,12 +208,7 @@ impl<S: KeyStore> ApiKeys<S> {
             HashCheck::UnknownPepper(version) => return Err(Rejection::UnknownPepper { version }),
             HashCheck::Unusable => return Err(Rejection::BadStoredHash),
         }
-        if self.accept_env.is_some_and(|env| env != entry.record().env) {
-            return Err(Rejection::WrongEnvironment {
-                found: entry.record().env,
-            });
-        }
-        self.finish(entry, ctx, false)
+        self.finish_import(entry, ctx, sealed)
     }
 
     /// One Argon2id hash with the decoy parameters, spent by every refusal
@@ -173,21 +224,92 @@ impl<S: KeyStore> ApiKeys<S> {
         ctx: &VerifyContext<'_>,
         parse_error: ParseError,
     ) -> Result<Verified, Rejection> {
+        let digest = self.import_digest(presented, parse_error)?;
+        let entry = match self.store.lookup_import(&digest) {
+            Lookup::Found(e) => e,
+            Lookup::Miss => import_fetched(
+                poll_once(self.store.fetch_import(&digest)).unwrap_or(Err(StoreError::WouldBlock)),
+                parse_error,
+            )?,
+            other => return Err(import_not_found(other, parse_error)),
+        };
+        let sealed = self.check_import_entry(&entry, &digest)?;
+        self.finish_import(entry, ctx, sealed)
+    }
+
+    /// [`ApiKeys::verify`] of an imported key's text, awaiting the store.
+    pub(crate) async fn verify_import_async(
+        &self,
+        presented: &str,
+        ctx: &VerifyContext<'_>,
+        parse_error: ParseError,
+    ) -> Result<Verified, Rejection> {
+        let digest = self.import_digest(presented, parse_error)?;
+        let entry = match self.store.lookup_import(&digest) {
+            Lookup::Found(e) => e,
+            Lookup::Miss => import_fetched(self.store.fetch_import(&digest).await, parse_error)?,
+            other => return Err(import_not_found(other, parse_error)),
+        };
+        let sealed = self.check_import_entry(&entry, &digest)?;
+        self.before_import_use(&entry, ctx, sealed)?;
+        let remaining = self.take_use_async(&entry, ctx).await?;
+        entry.touch(ctx.now);
+        Ok(Verified::new(entry, remaining, false))
+    }
+
+    fn import_digest(
+        &self,
+        presented: &str,
+        parse_error: ParseError,
+    ) -> Result<[u8; 32], Rejection> {
         if presented.len() > MAX_FOREIGN_KEY_LEN {
             return Err(Rejection::Malformed(parse_error));
         }
-        let digest = hash::sha256(presented);
-        let Some(entry) = self.store.get_import(&digest) else {
-            return Err(Rejection::Malformed(parse_error));
-        };
-        if !matches!(entry.record().hash.check_import(&digest), HashCheck::Match) {
+        Ok(hash::sha256(presented))
+    }
+
+    fn check_import_entry(
+        &self,
+        entry: &KeyEntry,
+        digest: &[u8; 32],
+    ) -> Result<SealCheck, Rejection> {
+        let sealed = seal::check(&self.peppers, entry.record());
+        if !matches!(entry.record().hash.check_import(digest), HashCheck::Match) {
             return Err(Rejection::WrongSecret);
         }
+        Ok(sealed)
+    }
+
+    /// The checks after an imported key's secret is proven, before a use
+    /// is taken. (A legacy record of an imported key is accepted under
+    /// [`ApiKeys::accept_legacy_records`] but not resealed on verify.)
+    fn before_import_use(
+        &self,
+        entry: &KeyEntry,
+        ctx: &VerifyContext<'_>,
+        sealed: SealCheck,
+    ) -> Result<(), Rejection> {
+        self.check_seal(sealed)?;
         if self.accept_env.is_some_and(|env| env != entry.record().env) {
             return Err(Rejection::WrongEnvironment {
                 found: entry.record().env,
             });
         }
-        self.finish(entry, ctx, false)
+        self.check_use(entry, ctx)
+    }
+
+    fn finish_import(
+        &self,
+        entry: Arc<KeyEntry>,
+        ctx: &VerifyContext<'_>,
+        sealed: SealCheck,
+    ) -> Result<Verified, Rejection> {
+        self.before_import_use(&entry, ctx, sealed)?;
+        let remaining = self.store.take_use(&entry, ctx.now).map_err(|r| match r {
+            UseRefused::Exhausted => Rejection::UsesExhausted,
+            UseRefused::Unavailable(kind) => Rejection::StoreUnavailable { kind },
+        })?;
+        entry.touch(ctx.now);
+        Ok(Verified::new(entry, remaining, false))
     }
 }

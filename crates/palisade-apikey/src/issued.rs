@@ -6,13 +6,13 @@ use palisade_tenancy::{Principal, Scope, Timestamp};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::cidr::Cidr;
+use crate::entry::KeyEntry;
 use crate::error::ApiKeyError;
 use crate::format::Env;
 use crate::hash::Argon2Params;
 use crate::keyid::KeyId;
 use crate::record::{KeyRecord, Refill};
 use crate::scopes::validate_scope;
-use crate::store::KeyEntry;
 
 /// How a new key's secret is stored.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -148,6 +148,19 @@ impl NewKey {
     }
 
     pub(crate) fn check(&self, now: Timestamp) -> Result<(), ApiKeyError> {
+        if let Some(o) = &self.owner
+            && o.kind() == palisade_tenancy::PrincipalKind::Staff
+        {
+            return Err(ApiKeyError::StaffOwner {
+                owner: o.to_string(),
+            });
+        }
+        for t in [Some(now), self.not_before, self.expires_at]
+            .into_iter()
+            .flatten()
+        {
+            check_timestamp(t)?;
+        }
         if let (Some(nb), Some(exp)) = (self.not_before, self.expires_at)
             && exp <= nb
         {
@@ -202,6 +215,9 @@ impl NewKey {
             grace_until: None,
             last_used: None,
             generation: 0,
+            remaining_uses_cap: self.remaining_uses,
+            rotated_to: None,
+            seal: None,
         }
     }
 
@@ -221,6 +237,24 @@ impl NewKey {
             refill: record.refill,
             hashing: Hashing::HmacSha256,
         }
+    }
+}
+
+/// Earliest instant a record may hold: 0000-01-01T00:00:00Z (the text
+/// form of [`Timestamp`] covers years 0000–9999).
+pub(crate) const MIN_RECORD_MS: i64 = -62_167_219_200_000;
+/// Latest instant a record may hold: 9999-12-31T23:59:59.999Z.
+pub(crate) const MAX_RECORD_MS: i64 = 253_402_300_799_999;
+
+/// Refuse an instant whose text form would not parse back (outside years
+/// 0000–9999), so every record the API writes can be loaded again.
+pub(crate) fn check_timestamp(t: Timestamp) -> Result<(), ApiKeyError> {
+    if (MIN_RECORD_MS..=MAX_RECORD_MS).contains(&t.unix_millis()) {
+        Ok(())
+    } else {
+        Err(ApiKeyError::Lifetime {
+            reason: "times must lie in the years 0000 to 9999",
+        })
     }
 }
 

@@ -49,16 +49,11 @@ impl core::str::FromStr for KeyId {
     type Err = ApiKeyError;
 
     fn from_str(s: &str) -> Result<Self, ApiKeyError> {
-        let bytes: [u8; KEY_ID_LEN] =
-            s.as_bytes()
-                .try_into()
-                .map_err(|_| ApiKeyError::KeyIdSyntax {
-                    input: crate::error::clip(s, 40),
-                })?;
+        // The input is never echoed: it may be a whole key, secret included.
+        let bad = || ApiKeyError::KeyIdSyntax { len: s.len() };
+        let bytes: [u8; KEY_ID_LEN] = s.as_bytes().try_into().map_err(|_| bad())?;
         if !bytes.iter().all(|&b| base62::is_digit(b)) {
-            return Err(ApiKeyError::KeyIdSyntax {
-                input: crate::error::clip(s, 40),
-            });
+            return Err(bad());
         }
         Ok(Self(bytes))
     }

@@ -1,26 +1,29 @@
 //! [`ApiKeys`]: issue, verify, rotate, revoke and list keys over a
-//! [`KeyStore`], with a pepper set and a key format.
+//! [`KeyStore`], with a pepper set and a key format. The synchronous
+//! methods drive the store's futures by polling them once (a memory store's
+//! are always ready) and return [`StoreError::WouldBlock`] when one is not
+//! ready; every method has an `_async` twin that awaits them.
 
-use core::time::Duration;
 use std::sync::Arc;
 
 use palisade_tenancy::{ProjectId, Scope, TenantId, Timestamp};
 use secrecy::SecretString;
 
 use crate::base62;
-use crate::error::{ApiKeyError, Rejection};
-use crate::format::{Env, KeyFormat, ParsedKey, SECRET_LEN, display_form};
-use crate::hash::{self, Argon2Params, HashCheck, KeyHash, Message};
+use crate::entry::KeyEntry;
+use crate::error::{ApiKeyError, StoreError};
+use crate::format::{Env, KeyFormat, SECRET_LEN, display_form};
+use crate::hash::{Argon2Params, KeyHash, Message};
 use crate::issued::{Hashing, IssuedKey, NewKey};
 use crate::keyid::{KEY_ID_LEN, KeyId};
+use crate::memory::MemoryStore;
 use crate::pepper::PepperSet;
 use crate::record::KeyRecord;
-use crate::scopes::validate_scope;
-use crate::store::{KeyEntry, KeyStore, MemoryStore};
-use crate::verify::{Verified, VerifyContext};
+use crate::seal::{self, SealCheck};
+use crate::store::{Change, KeyStore, Lookup, now_or_would_block};
 
 /// Scope used for the decoy hash computed when a key id is unknown.
-const DECOY_SCOPE: Scope = Scope::project(
+pub(crate) const DECOY_SCOPE: Scope = Scope::project(
     TenantId::from_bytes([0; 16]),
     ProjectId::from_bytes([0; 16]),
 );
@@ -44,8 +47,12 @@ pub struct ApiKeys<S = MemoryStore> {
     pub(crate) peppers: PepperSet,
     pub(crate) store: S,
     pub(crate) accept_env: Option<Env>,
-    rehash_on_verify: bool,
+    pub(crate) rehash_on_verify: bool,
+    pub(crate) accept_legacy: bool,
     pub(crate) decoy_argon2: Argon2Params,
+    /// A typical record, MACed on refusals that found no record so that
+    /// they cost what a record check costs.
+    pub(crate) decoy_record: KeyRecord,
 }
 
 impl ApiKeys<MemoryStore> {
@@ -57,17 +64,21 @@ impl ApiKeys<MemoryStore> {
 }
 
 impl<S: KeyStore> ApiKeys<S> {
-    /// A service over `store`. Keys of both environments verify and keys
-    /// under old peppers are rehashed on their next successful verify.
+    /// A service over `store`. Keys of both environments verify, keys under
+    /// old peppers are rehashed on their next successful verify, and
+    /// unsealed (version 1) records are refused.
     #[must_use]
     pub fn new(format: KeyFormat, peppers: PepperSet, store: S) -> Self {
+        let decoy_record = decoy_record(&peppers);
         Self {
             format,
             peppers,
             store,
             accept_env: None,
             rehash_on_verify: true,
+            accept_legacy: false,
             decoy_argon2: Argon2Params::default(),
+            decoy_record,
         }
     }
 
@@ -83,6 +94,20 @@ impl<S: KeyStore> ApiKeys<S> {
     #[must_use]
     pub fn rehash_on_verify(mut self, on: bool) -> Self {
         self.rehash_on_verify = on;
+        self
+    }
+
+    /// Whether records of format version 1 (written before record MACs,
+    /// so unauthenticated) are accepted during a migration (default: no).
+    /// When on, such a record verifies and is sealed as version 2 on its
+    /// first successful verify (or any admin change); see
+    /// [`ApiKeys::seal_legacy`] to seal them all at once instead. Leave it
+    /// off once migrated: while it is on, a database-write attacker can
+    /// strip a record's seal and write it as version 1
+    /// (`docs/apikey-format.md` §10, "Migration from version 1").
+    #[must_use]
+    pub fn accept_legacy_records(mut self, on: bool) -> Self {
+        self.accept_legacy = on;
         self
     }
 
@@ -107,221 +132,145 @@ impl<S: KeyStore> ApiKeys<S> {
         &self.store
     }
 
+    /// Seal a version 1 record as version 2 (a migration step, run once
+    /// in a trusted job over the stored rows before serving with legacy
+    /// records refused). The record's content is trusted as it is.
+    #[must_use]
+    pub fn seal_legacy(&self, mut record: KeyRecord) -> KeyRecord {
+        seal::seal(&self.peppers, &mut record);
+        record
+    }
+
+    /// True when `record`'s MAC verifies under the configured peppers (for
+    /// a consistency check of stored rows; verification checks it anyway).
+    #[must_use]
+    pub fn record_is_authentic(&self, record: &KeyRecord) -> bool {
+        seal::check(&self.peppers, record) == SealCheck::Authentic
+    }
+
     /// Issue a key. The returned [`IssuedKey`] is the only place the full
     /// key ever exists; the store keeps its hash.
     ///
     /// # Errors
     /// [`ApiKeyError::Lifetime`] for inconsistent dates or limits,
-    /// [`ApiKeyError::Random`], [`ApiKeyError::Argon2`], or a store error.
+    /// [`ApiKeyError::StaffOwner`], [`ApiKeyError::Random`],
+    /// [`ApiKeyError::Argon2`], or a store error
+    /// ([`StoreError::WouldBlock`] when the store must be awaited: use
+    /// [`ApiKeys::issue_async`]).
     pub fn issue(&self, req: NewKey, now: Timestamp) -> Result<IssuedKey, ApiKeyError> {
-        self.issue_inner(req, now, None)
+        now_or_would_block(self.issue_async(req, now))
     }
 
-    fn issue_inner(
+    /// [`ApiKeys::issue`], awaiting the store.
+    ///
+    /// # Errors
+    /// As [`ApiKeys::issue`].
+    pub async fn issue_async(&self, req: NewKey, now: Timestamp) -> Result<IssuedKey, ApiKeyError> {
+        let (record, secret) = self.mint(req, now)?;
+        let entry = self.store.insert(record).await?;
+        Ok(self.issued(&entry, &secret))
+    }
+
+    /// Draw a key id and secret and build the sealed record for `req`.
+    pub(crate) fn mint(
         &self,
         req: NewKey,
         now: Timestamp,
-        rotated_from: Option<KeyId>,
-    ) -> Result<IssuedKey, ApiKeyError> {
+    ) -> Result<(KeyRecord, zeroize::Zeroizing<[u8; SECRET_LEN]>), ApiKeyError> {
         req.check(now)?;
         // One OS call draws the key id and the secret together.
         let mut id = [0u8; KEY_ID_LEN];
         let mut secret = zeroize::Zeroizing::new([0u8; SECRET_LEN]);
         base62::fill_random(id.iter_mut().chain(secret.iter_mut())).map_err(ApiKeyError::Random)?;
-        let secret: &[u8; SECRET_LEN] = &secret;
         let key_id = KeyId::from_checked(id);
-        let msg = Message::new(&req.scope, &key_id, secret);
+        let msg = Message::new(&req.scope, &key_id, &secret);
         let hash = match req.hashing {
             Hashing::HmacSha256 => KeyHash::hmac(&self.peppers, &msg)?,
             Hashing::Argon2id(p) => KeyHash::argon2id(&p, &msg)?,
         };
-        let text = self.format.assemble(req.env, &key_id, secret);
-        let display = display_form(self.format.prefix(), req.env, &key_id);
         let mut record = req.into_record(key_id, hash, now);
-        record.rotated_from = rotated_from;
-        let entry = self.store.insert(record)?;
-        Ok(IssuedKey::new(
+        seal::seal(&self.peppers, &mut record);
+        Ok((record, secret))
+    }
+
+    /// The one-time result for a stored entry and its secret.
+    pub(crate) fn issued(&self, entry: &Arc<KeyEntry>, secret: &[u8; SECRET_LEN]) -> IssuedKey {
+        let rec = entry.record();
+        let text = self.format.assemble(rec.env, &rec.key_id, secret);
+        let display = display_form(self.format.prefix(), rec.env, &rec.key_id);
+        IssuedKey::new(
             SecretString::from(text.as_str()),
             display,
-            entry,
-        ))
+            Arc::clone(entry),
+        )
     }
 
-    /// Verify a presented key. Checks, in order: format and checksum, the
-    /// environment written in the key against [`ApiKeys::accept_only`] (both
-    /// from the text alone: no storage touched), record lookup by key id,
-    /// the secret's hash in constant time, the key's environment against
-    /// the record's, revocation, not-before, expiry, rotation grace, IP
-    /// allow-list, required scope, remaining uses.
-    ///
-    /// On success no heap allocation is made (HMAC mode, current pepper).
-    ///
-    /// # Errors
-    /// A [`Rejection`] for the log; send only [`Rejection::public`] to the
-    /// caller.
-    pub fn verify(&self, presented: &str, ctx: &VerifyContext<'_>) -> Result<Verified, Rejection> {
-        let parsed = match self.format.parse(presented) {
-            Ok(p) => p,
-            Err(e) if self.store.has_imports() => return self.verify_import(presented, ctx, e),
-            Err(e) => return Err(Rejection::Malformed(e)),
+    /// Seal a record for storage under the current pepper (an import).
+    pub(crate) fn sealed(&self, mut record: KeyRecord) -> KeyRecord {
+        seal::seal(&self.peppers, &mut record);
+        record
+    }
+
+    /// The entry of `id`: from memory, else fetched from the backend.
+    pub(crate) async fn load(&self, id: &KeyId) -> Result<Arc<KeyEntry>, ApiKeyError> {
+        let found = match self.store.lookup(id) {
+            Lookup::Found(e) => Some(e),
+            Lookup::Absent => None,
+            Lookup::Miss => self.store.fetch(id).await?,
+            Lookup::Unavailable(e) => return Err(ApiKeyError::Store(e)),
         };
-        // The environment is in the key text (public, checksummed): a key
-        // of a refused environment is turned away before storage is touched.
-        if self.accept_env.is_some_and(|env| env != parsed.env()) {
-            return Err(Rejection::WrongEnvironment {
-                found: parsed.env(),
-            });
-        }
-        let Some(entry) = self.store.get(parsed.key_id()) else {
-            self.decoy(&parsed);
-            return Err(Rejection::UnknownKey);
-        };
-        let rec = entry.record();
-        let msg = Message::new(&rec.scope, parsed.key_id(), parsed.secret());
-        match rec.hash.check(&self.peppers, &msg) {
-            HashCheck::Match => {}
-            HashCheck::Mismatch => return Err(Rejection::WrongSecret),
-            HashCheck::UnknownPepper(version) => return Err(Rejection::UnknownPepper { version }),
-            HashCheck::Unusable => return Err(Rejection::BadStoredHash),
-        }
-        if rec.env != parsed.env() {
-            return Err(Rejection::WrongEnvironment {
-                found: parsed.env(),
-            });
-        }
-        let needs_rehash = rec
-            .hash
-            .pepper_version()
-            .is_some_and(|v| v != self.peppers.current_version());
-        let verified = self.finish(entry, ctx, needs_rehash)?;
-        if needs_rehash && self.rehash_on_verify {
-            self.rehash(verified.key_id(), verified.scope(), &msg);
-        }
-        Ok(verified)
-    }
-
-    /// Hash as if the key existed, so an unknown key id costs the same time
-    /// as a wrong secret.
-    pub(crate) fn decoy(&self, parsed: &ParsedKey<'_>) {
-        let msg = Message::new(&DECOY_SCOPE, parsed.key_id(), parsed.secret());
-        core::hint::black_box(hash::hmac_of(
-            &self.peppers,
-            self.peppers.current_version(),
-            &msg,
-        ));
-    }
-
-    /// The checks after the secret is proven; consumes a use last, so a
-    /// refused request does not burn one.
-    pub(crate) fn finish(
-        &self,
-        entry: Arc<KeyEntry>,
-        ctx: &VerifyContext<'_>,
-        needs_rehash: bool,
-    ) -> Result<Verified, Rejection> {
-        let rec = entry.record();
-        rec.check_window(ctx.now)?;
-        if !rec.ip_allowed(ctx.ip) {
-            return Err(Rejection::IpNotAllowed);
-        }
-        if ctx.required_scope.is_some_and(|s| !rec.grants(s)) {
-            return Err(Rejection::ScopeMissing);
-        }
-        let remaining = entry
-            .try_consume(ctx.now)
-            .map_err(|()| Rejection::UsesExhausted)?;
-        entry.touch(ctx.now);
-        Ok(Verified::new(entry, remaining, needs_rehash))
-    }
-
-    /// Rewrite an HMAC hash under the current pepper (best effort: a failure
-    /// leaves the old, still valid hash in place).
-    fn rehash(&self, id: &KeyId, scope: &Scope, msg: &Message<'_>) {
-        let Ok(new_hash) = KeyHash::hmac(&self.peppers, msg) else {
-            return;
-        };
-        let current = self.peppers.current_version();
-        let _ignored = self.store.update(id, &mut |r| {
-            // Only if the record still has the scope the MAC was made over.
-            if r.scope == *scope && r.hash.pepper_version().is_some_and(|v| v != current) {
-                r.hash = new_hash.clone();
-            }
-            Ok(())
-        });
-    }
-
-    /// Revoke a key from `now` on (idempotent: an earlier revocation stays).
-    ///
-    /// # Errors
-    /// [`ApiKeyError::NoSuchKey`] or a store error.
-    pub fn revoke(&self, id: &KeyId, now: Timestamp) -> Result<(), ApiKeyError> {
-        self.store.update(id, &mut |r| {
-            r.revoked_at = Some(r.revoked_at.map_or(now, |t| t.min(now)));
-            Ok(())
-        })?;
-        Ok(())
-    }
-
-    /// Roll a key: issue a new one with the same tenant, owner, scopes,
-    /// limits and expiry, and let the old one keep working for `grace`
-    /// (zero: it stops now). Both keys are live during the grace period.
-    /// The new key is a Palisade key hashed with HMAC-SHA256 under the
-    /// current pepper, whatever the old one was (so rotation also migrates
-    /// imported keys).
-    ///
-    /// # Errors
-    /// [`ApiKeyError::NoSuchKey`], [`ApiKeyError::Inactive`] when the old
-    /// key is revoked, expired or past an earlier grace, or an issue error.
-    pub fn rotate(
-        &self,
-        id: &KeyId,
-        grace: Duration,
-        now: Timestamp,
-    ) -> Result<IssuedKey, ApiKeyError> {
-        let old = self.store.get(id).ok_or_else(|| ApiKeyError::NoSuchKey {
+        found.ok_or_else(|| ApiKeyError::NoSuchKey {
             key_id: id.to_string(),
-        })?;
-        if !old.record().is_active_at(now) {
-            return Err(ApiKeyError::Inactive {
-                key_id: id.to_string(),
-            });
-        }
-        let mut req = NewKey::like(old.record());
-        req.remaining_uses = old.remaining_uses();
-        let issued = self.issue_inner(req, now, Some(*id))?;
-        let until = now.saturating_add(grace);
-        self.store.update(id, &mut |r| {
-            r.grace_until = Some(r.grace_until.map_or(until, |g| g.min(until)));
-            Ok(())
-        })?;
-        Ok(issued)
+        })
     }
 
-    /// Replace a key's granted scopes (bumps its generation).
-    ///
-    /// # Errors
-    /// [`ApiKeyError::ScopeSyntax`], [`ApiKeyError::NoSuchKey`] or a store error.
-    pub fn set_scopes(&self, id: &KeyId, scopes: &[&str]) -> Result<(), ApiKeyError> {
-        for s in scopes {
-            validate_scope(s)?;
-        }
-        self.store.update(id, &mut |r| {
-            r.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
-            Ok(())
-        })?;
-        Ok(())
+    /// A [`Change`] that applies `f` to a copy of the current record, raises
+    /// its generation and seals it. It refuses to build on a record whose
+    /// MAC does not verify (or an unsealed one, unless legacy records are
+    /// accepted), except when `any_record` (revocation, which only ever
+    /// makes a key less usable).
+    pub(crate) fn change<'a, F>(&'a self, any_record: bool, mut f: F) -> Change<'a>
+    where
+        F: FnMut(&mut KeyRecord) -> Result<(), ApiKeyError> + Send + 'a,
+    {
+        Box::new(move |cur: &KeyRecord| {
+            let ok = match seal::check(&self.peppers, cur) {
+                SealCheck::Authentic => true,
+                SealCheck::Legacy => self.accept_legacy,
+                SealCheck::Tampered => false,
+            };
+            if !ok && !any_record {
+                return Err(ApiKeyError::RecordNotAuthentic {
+                    key_id: cur.key_id.to_string(),
+                    reason: "its record MAC does not verify (or it is an unsealed version 1 record)",
+                });
+            }
+            let mut r = cur.clone();
+            f(&mut r)?;
+            r.generation = cur.generation.checked_add(1).ok_or_else(|| {
+                ApiKeyError::Store(StoreError::Conflict {
+                    key_id: cur.key_id.to_string(),
+                    reason: "the generation is exhausted",
+                })
+            })?;
+            seal::seal(&self.peppers, &mut r);
+            Ok(r)
+        })
     }
+}
 
-    /// Every key record of `tenant` with live counters, oldest first. Records
-    /// hold hashes, never secrets.
-    #[must_use]
-    pub fn list(&self, tenant: TenantId) -> Vec<KeyRecord> {
-        self.store
-            .list_by_tenant(tenant)
-            .iter()
-            .map(|e| e.snapshot())
-            .collect()
-    }
+/// A record of typical size (two scopes, HMAC hash) for decoy record MACs.
+fn decoy_record(peppers: &PepperSet) -> KeyRecord {
+    let mut r = NewKey::new(DECOY_SCOPE, "decoy").into_record(
+        KeyId::from_checked([b'0'; KEY_ID_LEN]),
+        KeyHash::HmacSha256 {
+            pepper_version: peppers.current_version(),
+            mac: [0; 32],
+        },
+        Timestamp::EPOCH,
+    );
+    r.scopes = vec!["knowledge:*".to_owned(), "chat:read".to_owned()];
+    r
 }
 
 impl<S> core::fmt::Debug for ApiKeys<S> {
@@ -330,6 +279,7 @@ impl<S> core::fmt::Debug for ApiKeys<S> {
             .field("prefix", &self.format.prefix())
             .field("peppers", &self.peppers)
             .field("accept_env", &self.accept_env)
+            .field("accept_legacy", &self.accept_legacy)
             .finish_non_exhaustive()
     }
 }

@@ -56,8 +56,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod admin;
 mod base62;
 mod cidr;
+mod entry;
 mod error;
 mod format;
 mod hash;
@@ -65,24 +67,31 @@ mod import;
 mod issued;
 mod keyid;
 mod keys;
+mod memory;
 mod pepper;
 mod record;
 mod scan;
 mod scopes;
+mod seal;
 mod store;
+mod verifier;
 mod verify;
 
+pub use admin::MAX_ROTATION_GRACE;
 pub use cidr::Cidr;
-pub use error::{ApiKeyError, ParseError, PublicRejection, Rejection};
+pub use entry::KeyEntry;
+pub use error::{ApiKeyError, ParseError, PublicRejection, Rejection, StoreError, StoreErrorKind};
 pub use format::{BODY_LEN, Env, FORMAT_VERSION, KeyFormat, MAX_PREFIX_LEN, ParsedKey, SECRET_LEN};
 pub use hash::{Argon2Params, HASH_LABEL, KeyHash};
 pub use import::MAX_FOREIGN_KEY_LEN;
 pub use issued::{Hashing, IssuedKey, NewKey};
 pub use keyid::{KEY_ID_LEN, KeyId};
 pub use keys::ApiKeys;
+pub use memory::MemoryStore;
 pub use pepper::{MAX_PEPPER_LEN, MIN_PEPPER_LEN, Pepper, PepperSet};
-pub use record::{KeyRecord, RECORD_VERSION, Refill};
+pub use record::{KeyRecord, RECORD_VERSION, RECORD_VERSION_V1, RecordSeal, Refill};
 pub use scan::FoundKey;
 pub use scopes::{MAX_SCOPE_PART_LEN, scope_covers, validate_scope};
-pub use store::{KeyEntry, KeyStore, MemoryStore};
+pub use seal::{RECORD_KEY_INFO, RECORD_MAC_LABEL};
+pub use store::{BoxFuture, Change, KeyStore, Lookup, Replaced, UseRefused};
 pub use verify::{Verified, VerifyContext};

@@ -67,6 +67,8 @@ impl core::fmt::Debug for Pepper {
 struct Keyed {
     version: u32,
     mac: Hmac<Sha256>,
+    /// Pre-keyed with the derived record-MAC key (record format v2).
+    record_mac: Hmac<Sha256>,
 }
 
 /// All pepper versions a service still accepts. New keys (and rehashes)
@@ -95,9 +97,11 @@ impl PepperSet {
                     reason: "the HMAC key was refused",
                 },
             )?;
+            let record_mac = derive_record_mac(&mac)?;
             keyed.push(Keyed {
                 version: p.version,
                 mac,
+                record_mac,
             });
         }
         let current = keyed
@@ -117,6 +121,14 @@ impl PepperSet {
         self.keyed.get(self.current).map_or(0, |k| k.version)
     }
 
+    /// A clone of the pre-keyed record-MAC state of `version`.
+    pub(crate) fn record_mac(&self, version: u32) -> Option<Hmac<Sha256>> {
+        self.keyed
+            .iter()
+            .find(|k| k.version == version)
+            .map(|k| k.record_mac.clone())
+    }
+
     /// A clone of the pre-keyed HMAC state of `version`.
     pub(crate) fn mac(&self, version: u32) -> Option<Hmac<Sha256>> {
         self.keyed
@@ -124,6 +136,22 @@ impl PepperSet {
             .find(|k| k.version == version)
             .map(|k| k.mac.clone())
     }
+}
+
+/// The record-MAC key of a pepper, by HKDF-Expand (RFC 5869 §2.3) with the
+/// pepper as PRK (it is uniformly random and at least 32 bytes), `info` =
+/// [`crate::seal::RECORD_KEY_INFO`] and L = 32: one block,
+/// `HMAC-SHA256(pepper, info ‖ 0x01)`. Separate from the secret-hash key,
+/// so neither MAC can stand in for the other.
+fn derive_record_mac(pepper_mac: &Hmac<Sha256>) -> Result<Hmac<Sha256>, ApiKeyError> {
+    use hmac::Mac;
+    let mut m = pepper_mac.clone();
+    m.update(crate::seal::RECORD_KEY_INFO);
+    m.update(&[1]);
+    let key = zeroize::Zeroizing::new(<[u8; 32]>::from(m.finalize().into_bytes()));
+    <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_slice()).map_err(|_| ApiKeyError::Pepper {
+        reason: "the HMAC key was refused",
+    })
 }
 
 impl core::fmt::Debug for PepperSet {

@@ -16,8 +16,9 @@ use crate::keyid::KeyId;
 /// (exclusive).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct KeyRecord {
-    /// Serialized layout version, always [`RECORD_VERSION`]; other values
-    /// are refused when deserializing.
+    /// Serialized layout version: [`RECORD_VERSION`] (2) for records
+    /// written by this build; version 1 (no seal) is still read. Other
+    /// values are refused when deserializing.
     #[serde(deserialize_with = "record_version")]
     pub version: u8,
     /// Public id, also the lookup key.
@@ -44,7 +45,10 @@ pub struct KeyRecord {
     /// Client IPs allowed; empty means any.
     pub allowed_ips: Vec<Cidr>,
     /// Uses left (`None`: unlimited). In a store, the live count is kept
-    /// in memory; this field is its value when the record was read.
+    /// in memory; this field is its value when the record was read. It
+    /// changes per request, so it is outside the record MAC: the live
+    /// count never exceeds the authenticated
+    /// [`KeyRecord::remaining_uses_cap`].
     pub remaining_uses: Option<u64>,
     /// Periodic top-up of `remaining_uses`, if any.
     #[serde(default)]
@@ -57,21 +61,59 @@ pub struct KeyRecord {
     pub grace_until: Option<Timestamp>,
     /// Last successful verification (coarse: updated at most once a second).
     pub last_used: Option<Timestamp>,
-    /// Bumped by the store on every change to the record, so caches keyed
-    /// by `(key_id, generation)` (e.g. a compiled RBAC mask of `scopes`)
-    /// are invalidated.
+    /// Raised by every change to the record (and authenticated by the
+    /// record MAC), so caches keyed by `(key_id, generation)` (e.g. a
+    /// compiled RBAC mask of `scopes`) are invalidated, and a store never
+    /// lets a lower generation overwrite a higher one.
     pub generation: u64,
+    /// (Version 2.) The authenticated bound of `remaining_uses`: its value
+    /// when the record was last sealed by an issue, rotation or admin
+    /// change (`None`: unlimited). The live count is clamped to it (or to
+    /// the refill amount, if larger), so a database write cannot grant
+    /// more uses than the key last had (see `docs/apikey-format.md` §9).
+    #[serde(default)]
+    pub remaining_uses_cap: Option<u64>,
+    /// (Version 2.) The key that replaced this one by rotation: a key has
+    /// at most one successor.
+    #[serde(default)]
+    pub rotated_to: Option<KeyId>,
+    /// (Version 2.) The record MAC over every security-relevant field (see
+    /// [`RecordSeal`]); `None` only in version 1 records.
+    #[serde(default)]
+    pub seal: Option<RecordSeal>,
 }
 
-/// The serialized layout version of [`KeyRecord`] (see
-/// `docs/apikey-format.md` §9).
-pub const RECORD_VERSION: u8 = 1;
+/// The record MAC: HMAC-SHA256, under a key derived from pepper
+/// `pepper_version`, of the record's canonical encoding
+/// (`docs/apikey-format.md` §10). Checked on every verification.
+#[derive(Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordSeal {
+    /// The pepper whose derived record key made the MAC.
+    pub pepper_version: u32,
+    /// The 32-byte MAC (hex in serde).
+    #[serde(with = "crate::hash::hex_32")]
+    pub mac: [u8; 32],
+}
+
+impl core::fmt::Debug for RecordSeal {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "RecordSeal(pepper v{})", self.pepper_version)
+    }
+}
+
+/// The serialized layout version of [`KeyRecord`] written by this build
+/// (see `docs/apikey-format.md` §9): 2, with a record MAC. Version 1
+/// (unsealed) records are still read.
+pub const RECORD_VERSION: u8 = 2;
+
+/// The oldest record version still read.
+pub const RECORD_VERSION_V1: u8 = 1;
 
 fn record_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
     let v: u8 = serde::Deserialize::deserialize(d)?;
-    if v != RECORD_VERSION {
+    if v != RECORD_VERSION && v != RECORD_VERSION_V1 {
         return Err(serde::de::Error::custom(format_args!(
-            "unsupported key record version `{v}`: this build reads version {RECORD_VERSION}"
+            "unsupported key record version `{v}`: this build reads versions 1 and 2"
         )));
     }
     Ok(v)
@@ -97,6 +139,19 @@ impl Refill {
 }
 
 impl KeyRecord {
+    /// The bound of the live use counter: `remaining_uses`, never above the
+    /// authenticated cap (or the refill amount, when larger). `None`:
+    /// unlimited.
+    pub(crate) fn live_uses_bound(&self) -> Option<u64> {
+        match self.remaining_uses_cap {
+            None => self.remaining_uses,
+            Some(cap) => {
+                let bound = self.refill.map_or(cap, |r| cap.max(r.amount));
+                Some(self.remaining_uses.map_or(bound, |r| r.min(bound)))
+            }
+        }
+    }
+
     /// The key's own principal, `key:{key_id}`.
     ///
     /// # Errors

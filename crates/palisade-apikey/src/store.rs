@@ -1,326 +1,212 @@
-//! The `KeyStore` trait and its thread-safe in-memory default.
+//! The `KeyStore` trait: a synchronous, memory-only lookup for the hot path
+//! and asynchronous, fallible operations for everything that may need a
+//! remote backend (cache fills, writes, listings).
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use std::sync::Arc;
 
-use palisade_tenancy::{Principal, TenantId, Timestamp};
+use palisade_tenancy::{TenantId, Timestamp};
 
-use crate::error::ApiKeyError;
-use crate::hash::KeyHash;
+use crate::entry::KeyEntry;
+use crate::error::{ApiKeyError, StoreError, StoreErrorKind};
 use crate::keyid::KeyId;
 use crate::record::KeyRecord;
 
-const UNLIMITED: u64 = u64::MAX;
-const NEVER: i64 = i64::MIN;
-/// `last_used` is refreshed at most this often (ms), so verifying does not
-/// write a shared cache line on every request.
-const TOUCH_GRANULARITY_MS: i64 = 1000;
+/// A boxed `Send` future, the return type of the store's asynchronous
+/// operations (no runtime dependency: any executor can drive it).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Counters that change per request, shared by every snapshot of a record
-/// so that replacing the record (revoke, rotate, rescope) loses no count.
+/// A change to a record, applied by [`KeyStore::update`] inside the store's
+/// write (lock or transaction). It gets the current record (with live
+/// counters) and returns the new record, already sealed and with a higher
+/// generation. It may be called more than once (a database retrying a
+/// serialization failure), so it must not have side effects.
+pub type Change<'a> = Box<dyn FnMut(&KeyRecord) -> Result<KeyRecord, ApiKeyError> + Send + 'a>;
+
+/// What [`KeyStore::replace`] returns: `(successor, old)`, the new entries.
+pub type Replaced = (Arc<KeyEntry>, Arc<KeyEntry>);
+
+/// The result of a synchronous, memory-only [`KeyStore::lookup`].
 #[derive(Debug)]
-struct Usage {
-    remaining: AtomicU64,
-    last_used: AtomicI64,
-    /// Refill period of the last refill (or of the record's last use).
-    period: AtomicI64,
+pub enum Lookup {
+    /// The entry, from memory.
+    Found(Arc<KeyEntry>),
+    /// The store knows there is no such key (an authoritative store, or a
+    /// cached miss).
+    Absent,
+    /// Not in memory: call [`KeyStore::fetch`] (asynchronously).
+    Miss,
+    /// The store cannot answer (e.g. it is known to be down and has no
+    /// cached answer). Verification fails closed with
+    /// [`Rejection::StoreUnavailable`](crate::Rejection::StoreUnavailable).
+    Unavailable(StoreError),
 }
 
-impl Usage {
-    fn of(record: &KeyRecord) -> Self {
-        let since = record.last_used.unwrap_or(record.created_at);
-        Self {
-            remaining: AtomicU64::new(record.remaining_uses.unwrap_or(UNLIMITED)),
-            last_used: AtomicI64::new(record.last_used.map_or(NEVER, |t| t.unix_millis())),
-            period: AtomicI64::new(record.refill.and_then(|r| r.period(since)).unwrap_or(NEVER)),
-        }
-    }
-}
-
-/// An immutable snapshot of a [`KeyRecord`] with its principal built once,
-/// plus the live usage counters. Verification hands out `Arc<KeyEntry>`
-/// (no copy of scopes or strings per request).
-#[derive(Debug)]
-pub struct KeyEntry {
-    record: KeyRecord,
-    principal: Principal,
-    usage: Arc<Usage>,
-}
-
-impl KeyEntry {
-    /// Wrap a record with fresh counters taken from it.
-    ///
-    /// # Errors
-    /// [`ApiKeyError::Principal`] if the key id is not a valid principal id.
-    pub fn new(record: KeyRecord) -> Result<Self, ApiKeyError> {
-        let usage = Arc::new(Usage::of(&record));
-        Ok(Self {
-            principal: record.principal()?,
-            record,
-            usage,
-        })
-    }
-
-    fn with_usage(record: KeyRecord, usage: Arc<Usage>) -> Result<Self, ApiKeyError> {
-        Ok(Self {
-            principal: record.principal()?,
-            record,
-            usage,
-        })
-    }
-
-    /// The record as of this snapshot (counters as of its reading).
+impl Lookup {
+    /// The entry if found in memory.
     #[must_use]
-    pub fn record(&self) -> &KeyRecord {
-        &self.record
-    }
-
-    /// The key's principal, `key:{key_id}`.
-    #[must_use]
-    pub fn principal(&self) -> &Principal {
-        &self.principal
-    }
-
-    /// Live remaining uses (`None`: unlimited).
-    #[must_use]
-    pub fn remaining_uses(&self) -> Option<u64> {
-        match self.usage.remaining.load(Ordering::Relaxed) {
-            UNLIMITED => None,
-            n => Some(n),
-        }
-    }
-
-    /// Live last-used time (coarse, ≤ 1 s stale).
-    #[must_use]
-    pub fn last_used(&self) -> Option<Timestamp> {
-        match self.usage.last_used.load(Ordering::Relaxed) {
-            NEVER => None,
-            ms => Some(Timestamp::from_unix_millis(ms)),
-        }
-    }
-
-    /// The record with live counters, e.g. to persist or list.
-    #[must_use]
-    pub fn snapshot(&self) -> KeyRecord {
-        let mut r = self.record.clone();
-        r.remaining_uses = self.remaining_uses();
-        r.last_used = self.last_used();
-        r
-    }
-
-    /// Take one use at `now` (refilling first when a new refill period has
-    /// begun): `Ok(remaining after)` or `Err(())` when none are left.
-    pub(crate) fn try_consume(&self, now: Timestamp) -> Result<Option<u64>, ()> {
-        if let Some(refill) = self.record.refill
-            && let Some(p) = refill.period(now)
-        {
-            let seen = self.usage.period.load(Ordering::Acquire);
-            // One thread wins the period change and refills; uses taken
-            // between its swap and its store are forgiven (bounded by the
-            // number of concurrent verifications).
-            if p > seen
-                && self
-                    .usage
-                    .period
-                    .compare_exchange(seen, p, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-            {
-                self.usage.remaining.store(refill.amount, Ordering::Release);
-            }
-        }
-        let mut cur = self.usage.remaining.load(Ordering::Relaxed);
-        loop {
-            match cur {
-                UNLIMITED => return Ok(None),
-                0 => return Err(()),
-                n => match self.usage.remaining.compare_exchange_weak(
-                    n,
-                    n - 1,
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => return Ok(Some(n - 1)),
-                    Err(actual) => cur = actual,
-                },
-            }
-        }
-    }
-
-    /// Record a use at `now`, writing only when the stored value is more
-    /// than a second old.
-    pub(crate) fn touch(&self, now: Timestamp) {
-        let ms = now.unix_millis();
-        if self.usage.last_used.load(Ordering::Relaxed) < ms.saturating_sub(TOUCH_GRANULARITY_MS) {
-            self.usage.last_used.fetch_max(ms, Ordering::Relaxed);
+    pub fn found(self) -> Option<Arc<KeyEntry>> {
+        match self {
+            Self::Found(e) => Some(e),
+            _ => None,
         }
     }
 }
 
-/// Where key records live. Implementations must be thread-safe; `get` is on
-/// the per-request path and should be a cache hit (an adapter for a
-/// database keeps `Arc<KeyEntry>` snapshots in memory and persists
-/// [`KeyEntry::snapshot`]s in the background).
+/// Why a use could not be taken from a key's `remaining_uses`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum UseRefused {
+    /// The key has no uses left.
+    Exhausted,
+    /// The shared counter could not be reached (fail closed).
+    Unavailable(StoreErrorKind),
+}
+
+/// Where key records live.
+///
+/// **Hot path.** [`KeyStore::lookup`] is synchronous and must only read
+/// memory (a cache hit); it says [`Lookup::Miss`] when the record is not in
+/// memory, and `ApiKeys::verify_async` then awaits [`KeyStore::fetch`]. The
+/// synchronous `ApiKeys` methods poll a store future once with a no-op
+/// waker and refuse with [`StoreError::WouldBlock`] (or
+/// `Rejection::StoreUnavailable`) when it is not ready: they never block.
+///
+/// **Errors.** Every operation is fallible; a backend failure is a
+/// [`StoreError`], never "no such key".
+///
+/// **Generation rule.** Every change to a record raises its
+/// [`KeyRecord::generation`] (`ApiKeys` sets `generation + 1` in the
+/// [`Change`] and seals it: the generation is authenticated by the record
+/// MAC). A store must never let a lower (or equal) generation overwrite a
+/// higher one: [`KeyStore::update`] refuses a change that does not raise
+/// it, and a cache applying records from another replica (a fill, a
+/// notification) keeps the higher generation, so a fill racing a
+/// revocation can never restore the revoked record.
+///
+/// **Atomicity.** [`KeyStore::update`] applies its change atomically with
+/// respect to other writes of the same record (a lock, or a transaction
+/// with `SELECT … FOR UPDATE` / a compare-and-set on the generation);
+/// [`KeyStore::replace`] inserts a successor and updates its predecessor
+/// in one transaction (rotation), so both or neither happen.
+///
+/// **Usage counters.** [`KeyStore::take_use`] (and its async twin) decide
+/// `remaining_uses`: the default counts in the entry's in-memory counters
+/// (per process). A store shared by replicas overrides them with an atomic
+/// decrement in the database (async) or leased blocks of uses (sync), and
+/// documents its bound on over-use. A key in a rotation grace period shares
+/// its successor's counter (see [`KeyEntry::sharing_uses_with`]).
 pub trait KeyStore: Send + Sync {
-    /// The entry with this key id.
-    fn get(&self, id: &KeyId) -> Option<Arc<KeyEntry>>;
+    /// The entry with this key id, from memory only (never blocks, never
+    /// does I/O).
+    fn lookup(&self, id: &KeyId) -> Lookup;
 
-    /// The entry whose imported SHA-256 digest is `digest`.
-    fn get_import(&self, digest: &[u8; 32]) -> Option<Arc<KeyEntry>>;
+    /// The entry whose imported SHA-256 digest is `digest`, from memory only.
+    fn lookup_import(&self, digest: &[u8; 32]) -> Lookup;
 
-    /// True when any imported (digest-indexed) key exists; lets verification
-    /// skip hashing foreign-format input otherwise.
+    /// True when any imported (digest-indexed) key may exist; lets
+    /// verification skip hashing foreign-format input otherwise. A store
+    /// that cannot tell cheaply returns `true`.
     fn has_imports(&self) -> bool;
 
-    /// Add a new record.
-    ///
-    /// # Errors
-    /// [`ApiKeyError::DuplicateKey`] when the key id (or imported digest)
-    /// is taken; [`ApiKeyError::Store`] on backend failure.
-    fn insert(&self, record: KeyRecord) -> Result<Arc<KeyEntry>, ApiKeyError>;
+    /// Load the entry with this key id from the backend (a cache fill):
+    /// `Ok(None)` when there is no such key.
+    fn fetch<'a>(
+        &'a self,
+        id: &'a KeyId,
+    ) -> BoxFuture<'a, Result<Option<Arc<KeyEntry>>, StoreError>>;
 
-    /// Change a record through `change`, bump its generation and return the
-    /// new snapshot. Usage counters carry over unless `change` sets a new
-    /// `remaining_uses`.
+    /// Load the entry with this imported digest from the backend.
+    fn fetch_import<'a>(
+        &'a self,
+        digest: &'a [u8; 32],
+    ) -> BoxFuture<'a, Result<Option<Arc<KeyEntry>>, StoreError>>;
+
+    /// Add a new record (sealed by `ApiKeys`).
     ///
-    /// # Errors
-    /// [`ApiKeyError::NoSuchKey`], any error of `change`, or a backend error.
-    fn update(
-        &self,
-        id: &KeyId,
-        change: &mut dyn FnMut(&mut KeyRecord) -> Result<(), ApiKeyError>,
-    ) -> Result<Arc<KeyEntry>, ApiKeyError>;
+    /// Errors: [`ApiKeyError::DuplicateKey`] when the key id (or imported
+    /// digest) is taken; [`ApiKeyError::Store`] on backend failure.
+    fn insert(&self, record: KeyRecord) -> BoxFuture<'_, Result<Arc<KeyEntry>, ApiKeyError>>;
+
+    /// Apply `change` to the current record of `id` atomically and return
+    /// the new snapshot. The new record must keep the key id (and an
+    /// imported digest) and raise the generation, else the store refuses
+    /// it with [`StoreError::Conflict`]. Usage counters carry over unless
+    /// the change sets a different `remaining_uses`.
+    ///
+    /// Errors: [`ApiKeyError::NoSuchKey`], any error of `change`, or
+    /// [`ApiKeyError::Store`].
+    fn update<'a>(
+        &'a self,
+        id: &'a KeyId,
+        change: Change<'a>,
+    ) -> BoxFuture<'a, Result<Arc<KeyEntry>, ApiKeyError>>;
+
+    /// Rotation in one transaction: apply `change_old` to the record of
+    /// `old` (as [`KeyStore::update`]) and insert `successor`; both or
+    /// neither. The predecessor's usage counter is shared with the
+    /// successor while both are live. Returns `(successor, old)`.
+    ///
+    /// Errors: as [`KeyStore::update`] and [`KeyStore::insert`].
+    fn replace<'a>(
+        &'a self,
+        old: &'a KeyId,
+        change_old: Change<'a>,
+        successor: KeyRecord,
+    ) -> BoxFuture<'a, Result<Replaced, ApiKeyError>>;
 
     /// Every entry of `tenant` (all its projects), oldest first.
-    fn list_by_tenant(&self, tenant: TenantId) -> Vec<Arc<KeyEntry>>;
-}
-
-#[derive(Default)]
-struct Maps {
-    by_id: HashMap<KeyId, Arc<KeyEntry>>,
-    imports: HashMap<[u8; 32], KeyId>,
-}
-
-/// The default [`KeyStore`]: a `RwLock`ed map in memory. Reads (every
-/// verification) share the lock; writes (issue, revoke, rotate) take it
-/// briefly.
-#[derive(Default)]
-pub struct MemoryStore {
-    maps: RwLock<Maps>,
-    has_imports: AtomicBool,
-}
-
-impl MemoryStore {
-    /// An empty store.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Number of records.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.maps
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .by_id
-            .len()
-    }
-
-    /// True when there are no records.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl core::fmt::Debug for MemoryStore {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "MemoryStore({} keys)", self.len())
-    }
-}
-
-impl KeyStore for MemoryStore {
-    fn get(&self, id: &KeyId) -> Option<Arc<KeyEntry>> {
-        self.maps
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .by_id
-            .get(id)
-            .cloned()
-    }
-
-    fn get_import(&self, digest: &[u8; 32]) -> Option<Arc<KeyEntry>> {
-        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
-        maps.imports
-            .get(digest)
-            .and_then(|id| maps.by_id.get(id))
-            .cloned()
-    }
-
-    fn has_imports(&self) -> bool {
-        self.has_imports.load(Ordering::Relaxed)
-    }
-
-    fn insert(&self, record: KeyRecord) -> Result<Arc<KeyEntry>, ApiKeyError> {
-        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
-        let dup = || ApiKeyError::DuplicateKey {
-            key_id: record.key_id.to_string(),
-        };
-        if maps.by_id.contains_key(&record.key_id) {
-            return Err(dup());
-        }
-        let import = match &record.hash {
-            KeyHash::Sha256Import { digest } if maps.imports.contains_key(digest) => {
-                return Err(dup());
-            }
-            KeyHash::Sha256Import { digest } => Some(*digest),
-            _ => None,
-        };
-        let id = record.key_id;
-        let entry = Arc::new(KeyEntry::new(record)?);
-        if let Some(d) = import {
-            maps.imports.insert(d, id);
-            self.has_imports.store(true, Ordering::Relaxed);
-        }
-        maps.by_id.insert(id, Arc::clone(&entry));
-        Ok(entry)
-    }
-
-    fn update(
+    fn list_by_tenant(
         &self,
-        id: &KeyId,
-        change: &mut dyn FnMut(&mut KeyRecord) -> Result<(), ApiKeyError>,
-    ) -> Result<Arc<KeyEntry>, ApiKeyError> {
-        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
-        let old = maps.by_id.get(id).ok_or_else(|| ApiKeyError::NoSuchKey {
-            key_id: id.to_string(),
-        })?;
-        let mut rec = old.snapshot();
-        let before_uses = rec.remaining_uses;
-        change(&mut rec)?;
-        // The id and (for imports) the digest index must not change under us.
-        rec.key_id = *id;
-        rec.generation = old.record.generation.wrapping_add(1);
-        let entry = if rec.remaining_uses == before_uses {
-            KeyEntry::with_usage(rec, Arc::clone(&old.usage))?
-        } else {
-            KeyEntry::new(rec)?
-        };
-        let entry = Arc::new(entry);
-        maps.by_id.insert(*id, Arc::clone(&entry));
-        Ok(entry)
+        tenant: TenantId,
+    ) -> BoxFuture<'_, Result<Vec<Arc<KeyEntry>>, StoreError>>;
+
+    /// Take one use of a key with a use limit at `now` (synchronous path):
+    /// `Ok(remaining after)`, `Ok(None)` for an unlimited key. The default
+    /// counts in the entry's in-memory counters.
+    ///
+    /// # Errors
+    /// [`UseRefused::Exhausted`], or [`UseRefused::Unavailable`] when a
+    /// shared counter cannot be reached.
+    fn take_use(&self, entry: &KeyEntry, now: Timestamp) -> Result<Option<u64>, UseRefused> {
+        entry.try_consume(now).map_err(|()| UseRefused::Exhausted)
     }
 
-    fn list_by_tenant(&self, tenant: TenantId) -> Vec<Arc<KeyEntry>> {
-        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
-        let mut v: Vec<Arc<KeyEntry>> = maps
-            .by_id
-            .values()
-            .filter(|e| e.record.scope.tenant_id() == tenant)
-            .cloned()
-            .collect();
-        v.sort_by_key(|e| (e.record.created_at, e.record.key_id));
-        v
+    /// Take one use asynchronously (`ApiKeys::verify_async` calls this for
+    /// keys with a use limit): a shared store does its atomic decrement
+    /// here. The default calls [`KeyStore::take_use`].
+    fn take_use_async<'a>(
+        &'a self,
+        entry: &'a KeyEntry,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<Option<u64>, UseRefused>> {
+        Box::pin(core::future::ready(self.take_use(entry, now)))
     }
+}
+
+/// Poll `fut` once with a no-op waker: `Some(output)` if it was ready.
+/// This is how the synchronous `ApiKeys` methods drive store futures (a
+/// memory store's are always ready); it never blocks.
+pub(crate) fn poll_once<F: Future>(fut: F) -> Option<F::Output> {
+    let mut fut = core::pin::pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(v) => Some(v),
+        Poll::Pending => None,
+    }
+}
+
+/// [`poll_once`] for operations returning `Result<_, ApiKeyError>`: a
+/// pending future becomes [`StoreError::WouldBlock`].
+pub(crate) fn now_or_would_block<T, F>(fut: F) -> Result<T, ApiKeyError>
+where
+    F: Future<Output = Result<T, ApiKeyError>>,
+{
+    poll_once(fut).unwrap_or(Err(ApiKeyError::Store(StoreError::WouldBlock)))
+}
+
+/// A ready future (what [`crate::MemoryStore`] returns).
+pub(crate) fn ready<'a, T: Send + 'a>(v: T) -> BoxFuture<'a, T> {
+    Box::pin(core::future::ready(v))
 }

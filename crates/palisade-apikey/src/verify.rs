@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use palisade_tenancy::{Principal, Scope, Timestamp};
 
+use crate::entry::KeyEntry;
 use crate::keyid::KeyId;
 use crate::record::KeyRecord;
-use crate::store::KeyEntry;
 
 /// What a verification is checked against: the time (passed in, never read
 /// from a clock here), the client IP, and optionally a required permission.
@@ -56,6 +56,8 @@ pub struct Verified {
     entry: Arc<KeyEntry>,
     remaining: Option<u64>,
     needs_rehash: bool,
+    rehashed: bool,
+    resealed: bool,
 }
 
 impl Verified {
@@ -64,7 +66,16 @@ impl Verified {
             entry,
             remaining,
             needs_rehash,
+            rehashed: false,
+            resealed: false,
         }
+    }
+
+    /// Note that this verify rewrote the record (`legacy`: it sealed a
+    /// version 1 record; else it rehashed under the current pepper).
+    pub(crate) fn set_rewritten(&mut self, done: bool, legacy: bool) {
+        self.rehashed = done && self.needs_rehash;
+        self.resealed = done && legacy;
     }
 
     /// The key id.
@@ -128,6 +139,28 @@ impl Verified {
     #[must_use]
     pub fn needs_rehash(&self) -> bool {
         self.needs_rehash
+    }
+
+    /// True when this verification rewrote the stored hash under the
+    /// current pepper (a pepper rehash, which the host audits). The entry
+    /// held here is the record as verified, before the rewrite.
+    #[must_use]
+    pub fn rehashed(&self) -> bool {
+        self.rehashed
+    }
+
+    /// True when this verification sealed a version 1 record as version 2
+    /// (only with `ApiKeys::accept_legacy_records`).
+    #[must_use]
+    pub fn resealed(&self) -> bool {
+        self.resealed
+    }
+
+    /// The effective scopes of the key: the permissions it grants, as
+    /// stored (RBAC narrows the owner's roles by these).
+    #[must_use]
+    pub fn effective_scopes(&self) -> &[String] {
+        &self.entry.record().scopes
     }
 
     /// The full record snapshot.

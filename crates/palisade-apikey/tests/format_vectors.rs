@@ -6,8 +6,8 @@
 )]
 
 use palisade_apikey::{
-    ApiKeys, Env, KeyFormat, KeyHash, KeyId, KeyRecord, KeyStore, Pepper, PepperSet,
-    PublicRejection, Rejection, VerifyContext,
+    ApiKeys, Env, KeyFormat, KeyHash, KeyId, KeyRecord, Pepper, PepperSet, PublicRejection,
+    Rejection, VerifyContext,
 };
 use palisade_tenancy::{Scope, TenantId, Timestamp};
 use secrecy::SecretSlice;
@@ -34,6 +34,11 @@ fn service() -> ApiKeys {
     )
 }
 
+/// The same service, accepting the unsealed version 1 record above.
+fn legacy_service() -> ApiKeys {
+    service().accept_legacy_records(true)
+}
+
 #[test]
 fn documented_key_verifies_against_documented_record() {
     let tenant: TenantId = "ten_01jbrc38nkfh6rx7x0p71d7s7n".parse().unwrap();
@@ -41,9 +46,9 @@ fn documented_key_verifies_against_documented_record() {
         tenant.as_bytes(),
         &hex::decode("0192f0c1a2b37c4d8e9fa0b1c2d3e4f5").unwrap()[..]
     );
-    let keys = service();
+    let keys = legacy_service();
     keys.store()
-        .insert(record("ten_01jbrc38nkfh6rx7x0p71d7s7n"))
+        .restore(record("ten_01jbrc38nkfh6rx7x0p71d7s7n"))
         .unwrap();
     let now = Timestamp::from_unix_seconds(1_800_000_000);
     let v = keys
@@ -61,9 +66,9 @@ fn documented_key_verifies_against_documented_record() {
 #[test]
 fn documented_mac_does_not_verify_for_another_tenant() {
     // The same record moved to another tenant: the scope is in the MAC input.
-    let keys = service();
+    let keys = legacy_service();
     keys.store()
-        .insert(record(&TenantId::new_v7().to_string()))
+        .restore(record(&TenantId::new_v7().to_string()))
         .unwrap();
     let err = keys
         .verify(KEY, &VerifyContext::new(Timestamp::EPOCH))
@@ -75,11 +80,11 @@ fn documented_mac_does_not_verify_for_another_tenant() {
 #[test]
 fn unknown_record_version_is_refused() {
     let json = serde_json::to_string(&record("ten_01jbrc38nkfh6rx7x0p71d7s7n")).unwrap();
-    let v2 = json.replacen(r#""version":1"#, r#""version":2"#, 1);
-    let err = serde_json::from_str::<KeyRecord>(&v2).unwrap_err();
+    let v3 = json.replacen(r#""version":1"#, r#""version":3"#, 1);
+    let err = serde_json::from_str::<KeyRecord>(&v3).unwrap_err();
     assert!(
         err.to_string()
-            .contains("unsupported key record version `2`"),
+            .contains("unsupported key record version `3`"),
         "{err}"
     );
     let none = json.replacen(r#""version":1,"#, "", 1);
@@ -118,6 +123,8 @@ fn documented_record_json() {
         interval_secs: 86_400,
     });
     r.owner = Some("user:alice@example.com".parse().unwrap());
+    r.remaining_uses_cap = Some(1000);
+    let r = service().seal_legacy(r);
     let doc = include_str!("../../../docs/apikey-format.md");
     let section = &doc[doc.find("## 9.").expect("doc has section 9")..];
     let start = section.find("```json\n").expect("a json block") + 8;
@@ -133,7 +140,7 @@ fn documented_record_json() {
     );
     // And the documented key verifies against it.
     let keys = service();
-    keys.store().insert(back).unwrap();
+    keys.store().restore(back).unwrap();
     let ctx = VerifyContext::new(Timestamp::from_unix_seconds(1_790_000_000))
         .with_ip("10.1.2.3".parse().unwrap());
     assert_eq!(keys.verify(KEY, &ctx).unwrap().remaining_uses(), Some(999));

@@ -31,7 +31,7 @@ fn pepper_rotation_rehashes_on_verify() {
     let entry = store.store().get(&id).unwrap();
     let record = entry.snapshot();
     let fresh = MemoryStore::new();
-    fresh.insert(record.clone()).unwrap();
+    fresh.restore(record.clone()).unwrap();
     let both = ApiKeys::new(
         KeyFormat::default(),
         PepperSet::new([pepper(1, 1), pepper(2, 2)]).unwrap(),
@@ -57,7 +57,7 @@ fn pepper_rotation_rehashes_on_verify() {
     // Only pepper 2 now: still verifies (rehashed); a store still on v1 does not.
     let only_new = MemoryStore::new();
     only_new
-        .insert(both.store().get(&id).unwrap().snapshot())
+        .restore(both.store().get(&id).unwrap().snapshot())
         .unwrap();
     let svc2 = ApiKeys::new(
         KeyFormat::default(),
@@ -66,7 +66,7 @@ fn pepper_rotation_rehashes_on_verify() {
     );
     assert!(svc2.verify(k.expose_secret(), &at(0)).is_ok());
     let stale = MemoryStore::new();
-    stale.insert(record).unwrap();
+    stale.restore(record).unwrap();
     let svc3 = ApiKeys::new(
         KeyFormat::default(),
         PepperSet::new([pepper(2, 2)]).unwrap(),
@@ -78,7 +78,7 @@ fn pepper_rotation_rehashes_on_verify() {
     // With rehashing off, the hash stays on the old version.
     let off_store = MemoryStore::new();
     off_store
-        .insert(store.store().get(&id).unwrap().snapshot())
+        .restore(store.store().get(&id).unwrap().snapshot())
         .unwrap();
     let off = ApiKeys::new(
         KeyFormat::default(),
@@ -118,14 +118,11 @@ fn argon2id_mode() {
         palisade_apikey::KeyHash::Argon2id { .. }
     ));
     // Corrupt the stored PHC string.
-    keys.store()
-        .update(k.key_id(), &mut |r| {
-            r.hash = palisade_apikey::KeyHash::Argon2id {
-                phc: "not a phc".into(),
-            };
-            Ok(())
-        })
-        .unwrap();
+    common::tamper(&keys, k.key_id(), |r| {
+        r.hash = palisade_apikey::KeyHash::Argon2id {
+            phc: "not a phc".into(),
+        };
+    });
     assert_eq!(
         keys.verify(k.expose_secret(), &at(0)).unwrap_err(),
         Rejection::BadStoredHash
@@ -183,38 +180,66 @@ fn imported_sha256_keys_verify_by_digest() {
     );
 }
 
-/// A backend that is down: its errors reach the caller as `Store`.
+/// A backend that is down: its errors reach the caller as `Store`, and a
+/// verify fails closed with `StoreUnavailable`, never "no such key".
 struct DownStore;
 
-impl KeyStore for DownStore {
-    fn get(&self, _: &palisade_apikey::KeyId) -> Option<std::sync::Arc<palisade_apikey::KeyEntry>> {
-        None
+fn down() -> palisade_apikey::StoreError {
+    palisade_apikey::StoreError::Unavailable {
+        reason: "connection refused".into(),
     }
-    fn get_import(&self, _: &[u8; 32]) -> Option<std::sync::Arc<palisade_apikey::KeyEntry>> {
-        None
+}
+
+type Entry = std::sync::Arc<palisade_apikey::KeyEntry>;
+
+impl KeyStore for DownStore {
+    fn lookup(&self, _: &palisade_apikey::KeyId) -> palisade_apikey::Lookup {
+        palisade_apikey::Lookup::Miss
+    }
+    fn lookup_import(&self, _: &[u8; 32]) -> palisade_apikey::Lookup {
+        palisade_apikey::Lookup::Unavailable(down())
     }
     fn has_imports(&self) -> bool {
         false
     }
+    fn fetch<'a>(
+        &'a self,
+        _: &'a palisade_apikey::KeyId,
+    ) -> palisade_apikey::BoxFuture<'a, Result<Option<Entry>, palisade_apikey::StoreError>> {
+        Box::pin(async { Err(down()) })
+    }
+    fn fetch_import<'a>(
+        &'a self,
+        _: &'a [u8; 32],
+    ) -> palisade_apikey::BoxFuture<'a, Result<Option<Entry>, palisade_apikey::StoreError>> {
+        Box::pin(async { Err(down()) })
+    }
     fn insert(
         &self,
         _: palisade_apikey::KeyRecord,
-    ) -> Result<std::sync::Arc<palisade_apikey::KeyEntry>, ApiKeyError> {
-        Err(ApiKeyError::Store {
-            reason: "connection refused".into(),
-        })
+    ) -> palisade_apikey::BoxFuture<'_, Result<Entry, ApiKeyError>> {
+        Box::pin(async { Err(down().into()) })
     }
-    fn update(
+    fn update<'a>(
+        &'a self,
+        _: &'a palisade_apikey::KeyId,
+        _: palisade_apikey::Change<'a>,
+    ) -> palisade_apikey::BoxFuture<'a, Result<Entry, ApiKeyError>> {
+        Box::pin(async { Err(down().into()) })
+    }
+    fn replace<'a>(
+        &'a self,
+        _: &'a palisade_apikey::KeyId,
+        _: palisade_apikey::Change<'a>,
+        _: palisade_apikey::KeyRecord,
+    ) -> palisade_apikey::BoxFuture<'a, Result<(Entry, Entry), ApiKeyError>> {
+        Box::pin(async { Err(down().into()) })
+    }
+    fn list_by_tenant(
         &self,
-        _: &palisade_apikey::KeyId,
-        _: &mut dyn FnMut(&mut palisade_apikey::KeyRecord) -> Result<(), ApiKeyError>,
-    ) -> Result<std::sync::Arc<palisade_apikey::KeyEntry>, ApiKeyError> {
-        Err(ApiKeyError::Store {
-            reason: "connection refused".into(),
-        })
-    }
-    fn list_by_tenant(&self, _: TenantId) -> Vec<std::sync::Arc<palisade_apikey::KeyEntry>> {
-        Vec::new()
+        _: TenantId,
+    ) -> palisade_apikey::BoxFuture<'_, Result<Vec<Entry>, palisade_apikey::StoreError>> {
+        Box::pin(async { Err(down()) })
     }
 }
 
@@ -226,11 +251,29 @@ fn store_and_parse_errors_propagate() {
         DownStore,
     );
     let e = keys.issue(NewKey::new(tenant(), "x"), now()).unwrap_err();
-    assert!(matches!(e, ApiKeyError::Store { .. }));
-    assert_eq!(e.to_string(), "key store: connection refused");
+    assert!(matches!(e, ApiKeyError::Store(_)));
+    assert_eq!(e.to_string(), "key store unavailable: connection refused");
     assert!(matches!(
         keys.revoke(&"0000000000000000".parse().unwrap(), now()),
-        Err(ApiKeyError::Store { .. })
+        Err(ApiKeyError::Store(_))
+    ));
+    // A verify that misses and cannot fetch fails closed: a 503, never
+    // "no such key".
+    let presented = service()
+        .issue(NewKey::new(tenant(), "elsewhere"), now())
+        .unwrap();
+    let r = keys.verify(presented.expose_secret(), &at(0)).unwrap_err();
+    assert_eq!(
+        r,
+        Rejection::StoreUnavailable {
+            kind: palisade_apikey::StoreErrorKind::Unavailable
+        }
+    );
+    assert_eq!(r.public(), PublicRejection::Unavailable);
+    assert_eq!(r.public().http_status(), 503);
+    assert!(matches!(
+        keys.list(TenantId::new_v7()),
+        Err(ApiKeyError::Store(_))
     ));
     fn parse_with_question_mark(s: &str) -> Result<(), ApiKeyError> {
         KeyFormat::default().parse(s)?;
@@ -394,14 +437,11 @@ fn verify_with_id_refusals_all_cost_an_argon2id_hash() {
             now(),
         )
         .unwrap();
-    keys.store()
-        .update(&corrupt, &mut |r| {
-            r.hash = palisade_apikey::KeyHash::Argon2idImport {
-                phc: "$argon2id$nonsense".into(),
-            };
-            Ok(())
-        })
-        .unwrap();
+    common::tamper(&keys, &corrupt, |r| {
+        r.hash = palisade_apikey::KeyHash::Argon2idImport {
+            phc: "$argon2id$nonsense".into(),
+        };
+    });
     let unknown: palisade_apikey::KeyId = "0000000000000000".parse().unwrap();
     let refuse = |id: &palisade_apikey::KeyId, expected: Rejection| {
         let r = keys.verify_with_id(id, "wrong-guess", &at(0)).unwrap_err();

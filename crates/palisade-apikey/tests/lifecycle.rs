@@ -109,11 +109,11 @@ fn rotation_with_grace() {
     assert_eq!(ended.public(), PublicRejection::KeyInactive);
     let v = keys.verify(new.expose_secret(), &at(60)).unwrap();
     assert_eq!(v.acting_principal(), &owner);
-    // The old key cannot be rotated once its grace ended.
+    // The old key cannot be rotated again: it has its one successor.
     let late = now().saturating_add(Duration::from_secs(61));
     assert!(matches!(
         keys.rotate(old.key_id(), Duration::ZERO, late),
-        Err(ApiKeyError::Inactive { .. })
+        Err(ApiKeyError::AlreadyRotated { .. })
     ));
     // Zero grace stops the old key at once.
     let newer = keys.rotate(new.key_id(), Duration::ZERO, late).unwrap();
@@ -217,7 +217,7 @@ fn remaining_uses_count_down_and_survive_updates() {
     let r = keys.verify(key, &at(0)).unwrap_err();
     assert_eq!(r, Rejection::UsesExhausted);
     assert_eq!(r.public().http_status(), 429);
-    let listed = keys.list(k.record().scope.tenant_id());
+    let listed = keys.list(k.record().scope.tenant_id()).unwrap();
     assert_eq!(listed[0].remaining_uses, Some(0));
     assert!(listed[0].last_used.is_some());
 }
@@ -299,7 +299,7 @@ fn issue_validation_and_store_errors() {
         Err(ApiKeyError::NoSuchKey { .. })
     ));
     let k = keys.issue(NewKey::new(t, "x"), now()).unwrap();
-    let dup = keys.store().insert(k.record().clone());
+    let dup = common::ready(keys.store().insert(k.record().clone())).unwrap();
     assert!(matches!(dup, Err(ApiKeyError::DuplicateKey { .. })));
     assert!(matches!(
         "nope".parse::<palisade_apikey::KeyId>(),
@@ -327,7 +327,7 @@ fn listing_is_per_tenant_and_secret_free() {
             now().saturating_add(Duration::from_secs(1)),
         )
         .unwrap();
-    let list = keys.list(a.tenant_id());
+    let list = keys.list(a.tenant_id()).unwrap();
     assert_eq!(
         list.iter().map(|r| r.key_id).collect::<Vec<_>>(),
         vec![*k1.key_id(), *k3.key_id()]

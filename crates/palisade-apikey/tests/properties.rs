@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use palisade_apikey::{
-    ApiKeys, Cidr, KeyFormat, KeyStore, NewKey, Pepper, PepperSet, Rejection, VerifyContext,
+    ApiKeys, Cidr, KeyFormat, NewKey, Pepper, PepperSet, Rejection, VerifyContext,
 };
 use palisade_tenancy::{Scope, TenantId, Timestamp};
 use proptest::prelude::*;
@@ -156,7 +156,9 @@ proptest! {
         let mixed = with_checksum(&format!("{}{}", &a.expose_secret()[..26], &b.expose_secret()[26..66]));
         prop_assert_eq!(keys.verify(&mixed, &VerifyContext::new(t0())).unwrap_err(), Rejection::WrongSecret);
         // A's record rewritten to belong to B's tenant: A's key no longer verifies.
-        keys.store().update(a.key_id(), &mut |r| { r.scope = sb; Ok(()) }).unwrap();
+        let mut moved = keys.store().get(a.key_id()).unwrap().snapshot();
+        moved.scope = sb;
+        keys.store().restore(moved).unwrap();
         prop_assert_eq!(keys.verify(a.expose_secret(), &VerifyContext::new(t0())).unwrap_err(), Rejection::WrongSecret);
     }
 

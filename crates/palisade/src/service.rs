@@ -298,6 +298,8 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             | Rejection::GraceEnded
             | Rejection::UsesExhausted => DenyReason::KeyInactive,
             Rejection::IpNotAllowed => DenyReason::AddressNotAllowed,
+            // The key store could not answer: fail closed, never "no such key".
+            Rejection::StoreUnavailable { .. } => DenyReason::Internal,
             _ => DenyReason::InvalidKey,
         };
         // Attribute the attempt to the key id it claims and that key's
@@ -309,7 +311,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             .parse(text)
             .ok()
             .map(|p| *p.key_id());
-        let record = claimed.and_then(|id| self.inner.keys.store().get(&id));
+        let record = claimed.and_then(|id| self.inner.keys.store().lookup(&id).found());
         let detail = match claimed {
             Some(id) => format!("API key `{id}` refused: {rejection}"),
             None => format!("API key refused: {rejection}"),

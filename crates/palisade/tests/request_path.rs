@@ -136,7 +136,7 @@ fn every_denial_reason_is_audited_and_opaque() {
     }
 
     // Revoked key.
-    let id = p.keys().list(w.globex)[0].key_id;
+    let id = p.keys().list(w.globex).unwrap()[0].key_id;
     p.keys().revoke(&id, at(6)).unwrap();
     let d = deny(key_req(&w.bob_key, "inbox:read", at(7)));
     assert_eq!(d.reason(), DenyReason::KeyInactive);
