@@ -8,7 +8,10 @@ use crate::error::ApiKeyError;
 /// An IP network `address/prefix-length`, IPv4 or IPv6, with no host bits set.
 ///
 /// An IPv4-mapped IPv6 client address (`::ffff:a.b.c.d`) is matched as the
-/// IPv4 address it carries.
+/// IPv4 address it carries, and blocks are normalised the same way: a block
+/// written inside `::ffff:0:0/96` (`::ffff:10.0.0.0/104`) is stored as the
+/// IPv4 block it denotes (`10.0.0.0/8`), and an IPv6 block that covers
+/// `::ffff:0:0/96` (such as `::/0`) contains IPv4 clients.
 ///
 /// ```
 /// use palisade_apikey::Cidr;
@@ -48,6 +51,16 @@ impl Cidr {
         if !host_bits_clear {
             return Err(bad());
         }
+        // Normalise a block inside ::ffff:0:0/96 to the IPv4 block it denotes.
+        if let IpAddr::V6(a) = addr
+            && prefix >= 96
+            && let Some(v4) = a.to_ipv4_mapped()
+        {
+            return Ok(Self {
+                addr: IpAddr::V4(v4),
+                prefix: prefix - 96,
+            });
+        }
         Ok(Self { addr, prefix })
     }
 
@@ -74,7 +87,11 @@ impl Cidr {
             (IpAddr::V6(net), IpAddr::V6(a)) => {
                 u128::from(a) & mask_v6(self.prefix) == u128::from(net)
             }
-            _ => false,
+            // An IPv4 client is `::ffff:a.b.c.d` to an IPv6 block.
+            (IpAddr::V6(net), IpAddr::V4(a)) => {
+                u128::from(a.to_ipv6_mapped()) & mask_v6(self.prefix) == u128::from(net)
+            }
+            (IpAddr::V4(_), IpAddr::V6(_)) => false,
         }
     }
 }
@@ -167,6 +184,35 @@ mod tests {
         assert_eq!(host.prefix_len(), 128);
         assert!(host.contains(ip("2001:db8::7")) && !host.contains(ip("2001:db8::8")));
         assert!("::/0".parse::<Cidr>().unwrap().contains(ip("::1")));
+    }
+
+    /// Issue 10 A3: a v4-mapped block matches (it is normalised to IPv4),
+    /// and `::/0` admits v4 clients, written either way.
+    #[test]
+    fn v4_mapped_blocks_are_normalised_like_client_addresses() {
+        let mapped: Cidr = "::ffff:10.0.0.0/104".parse().unwrap();
+        assert_eq!(mapped.to_string(), "10.0.0.0/8");
+        assert!(mapped.contains(ip("10.1.2.3")));
+        assert!(mapped.contains(ip("::ffff:10.1.2.3")));
+        assert!(!mapped.contains(ip("11.0.0.1")));
+        let host: Cidr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(host, "192.0.2.7/32".parse().unwrap());
+        let all: Cidr = "::/0".parse().unwrap();
+        assert!(all.contains(ip("8.8.8.8")));
+        assert!(all.contains(ip("::ffff:8.8.8.8")));
+        assert!(all.contains(ip("2001:db8::1")));
+        let mapped_all: Cidr = "::ffff:0:0/96".parse().unwrap();
+        assert!(mapped_all.contains(ip("203.0.113.9")));
+        // A v6 block that does not cover ::ffff:0:0/96 still refuses v4.
+        assert!(
+            !"2001:db8::/32"
+                .parse::<Cidr>()
+                .unwrap()
+                .contains(ip("10.0.0.1"))
+        );
+        assert!(!"::1/128".parse::<Cidr>().unwrap().contains(ip("0.0.0.1")));
+        // Host bits inside the mapped range are still refused.
+        assert!("::ffff:10.0.0.1/104".parse::<Cidr>().is_err());
     }
 
     #[test]

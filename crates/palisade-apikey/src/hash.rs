@@ -191,6 +191,8 @@ impl KeyHash {
 
     /// Argon2id of a whole foreign key text, for importing a low-entropy key.
     pub(crate) fn argon2id_of_text(params: &Argon2Params, text: &str) -> Result<Self, ApiKeyError> {
+        #[cfg(test)]
+        work::count(work::ARGON2);
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(ApiKeyError::Random)?;
         let h = params
@@ -261,7 +263,12 @@ impl KeyHash {
             } => match hmac_of(peppers, *pepper_version, msg) {
                 Some(m) if bool::from(m.ct_eq(mac)) => HashCheck::Match,
                 Some(_) => HashCheck::Mismatch,
-                None => HashCheck::UnknownPepper(*pepper_version),
+                None => {
+                    // The pepper was removed: spend the HMAC a present one
+                    // costs, so timing does not tell such ids exist.
+                    core::hint::black_box(hmac_of(peppers, peppers.current_version(), msg));
+                    HashCheck::UnknownPepper(*pepper_version)
+                }
             },
             Self::Argon2id { phc } => argon2_check(phc, msg.joined().as_bytes()),
             // An imported hash covers a foreign key's whole text: a
@@ -300,6 +307,8 @@ fn argon2_check(phc: &str, input: &[u8]) -> HashCheck {
     let Ok(parsed) = argon2::PasswordHash::new(phc) else {
         return HashCheck::Unusable;
     };
+    #[cfg(test)]
+    work::count(work::ARGON2);
     match Argon2::default().verify_password(input, &parsed) {
         Ok(()) => HashCheck::Match,
         Err(argon2::password_hash::Error::PasswordInvalid) => HashCheck::Mismatch,
@@ -310,10 +319,39 @@ fn argon2_check(phc: &str, input: &[u8]) -> HashCheck {
 /// HMAC-SHA256 of `msg` under pepper `version`, from a cloned pre-keyed state.
 pub(crate) fn hmac_of(peppers: &PepperSet, version: u32, msg: &Message<'_>) -> Option<[u8; 32]> {
     let mut mac = peppers.mac(version)?;
+    #[cfg(test)]
+    work::count(work::SECRET_HMAC);
     for part in msg.parts() {
         mac.update(part);
     }
     Some(mac.finalize().into_bytes().into())
+}
+
+/// Test-only accounting of the MACs a verification computes, to check that
+/// every refusal costs the same work (issue 10 A6) without timing anything.
+#[cfg(test)]
+pub(crate) mod work {
+    use std::cell::Cell;
+
+    pub(crate) const SECRET_HMAC: u32 = 1;
+    pub(crate) const RECORD_MAC: u32 = 1 << 8;
+    pub(crate) const ARGON2: u32 = 1 << 16;
+
+    thread_local! {
+        static SPENT: Cell<u32> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn count(unit: u32) {
+        SPENT.with(|s| s.set(s.get() + unit));
+    }
+
+    /// The work spent by `f`: secret HMACs in the low byte, record MACs
+    /// above.
+    pub(crate) fn spent<T>(f: impl FnOnce() -> T) -> u32 {
+        SPENT.with(|s| s.set(0));
+        core::hint::black_box(f());
+        SPENT.with(Cell::get)
+    }
 }
 
 /// SHA-256 of the presented text, the lookup key for imported hashes.

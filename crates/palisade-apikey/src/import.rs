@@ -170,24 +170,18 @@ impl<S: KeyStore> ApiKeys<S> {
             Lookup::Miss => {
                 match poll_once(self.store.fetch(key_id)).unwrap_or(Err(StoreError::WouldBlock)) {
                     Ok(Some(e)) => e,
-                    Ok(None) => {
-                        self.decoy_argon2(presented);
-                        return Err(Rejection::UnknownKey);
-                    }
+                    Ok(None) => return Err(self.refuse_with_id(presented, Rejection::UnknownKey)),
                     Err(e) => {
-                        self.decoy_argon2(presented);
-                        return Err(Rejection::StoreUnavailable { kind: e.kind() });
+                        let r = Rejection::StoreUnavailable { kind: e.kind() };
+                        return Err(self.refuse_with_id(presented, r));
                     }
                 }
             }
             Lookup::Unavailable(e) => {
-                self.decoy_argon2(presented);
-                return Err(Rejection::StoreUnavailable { kind: e.kind() });
+                let r = Rejection::StoreUnavailable { kind: e.kind() };
+                return Err(self.refuse_with_id(presented, r));
             }
-            Lookup::Absent => {
-                self.decoy_argon2(presented);
-                return Err(Rejection::UnknownKey);
-            }
+            Lookup::Absent => return Err(self.refuse_with_id(presented, Rejection::UnknownKey)),
         };
         let hash = &entry.record().hash;
         let check = hash.check_text(presented);
@@ -209,6 +203,14 @@ impl<S: KeyStore> ApiKeys<S> {
             HashCheck::Unusable => return Err(Rejection::BadStoredHash),
         }
         self.finish_import(entry, ctx, sealed)
+    }
+
+    /// Refuse a [`ApiKeys::verify_with_id`] that found no record, after the
+    /// work a found one costs (a decoy Argon2id hash and record MAC).
+    fn refuse_with_id(&self, presented: &str, why: Rejection) -> Rejection {
+        self.decoy_argon2(presented);
+        self.decoy_seal();
+        why
     }
 
     /// One Argon2id hash with the decoy parameters, spent by every refusal

@@ -75,6 +75,8 @@ mod scopes;
 mod seal;
 mod store;
 mod verifier;
+#[cfg(test)]
+mod verifier_tests;
 mod verify;
 
 pub use admin::MAX_ROTATION_GRACE;
