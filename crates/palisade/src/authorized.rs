@@ -2,7 +2,7 @@
 //! reach that scope's data (and nothing else).
 
 use palisade_envelope::{KeyProvider, ScopedEnvelope};
-use palisade_tenancy::{Principal, Scope, Scoped, TenancyError, TenantId};
+use palisade_tenancy::{Principal, Scope, Scoped, TenantId};
 
 use crate::ratelimit::RateStatus;
 
@@ -11,7 +11,9 @@ use crate::ratelimit::RateStatus;
 ///
 /// It carries the acting principal, the request's [`Scope`], an envelope
 /// handle bound to that scope (data sealed for another tenant does not open
-/// through it), and [`Authorized::open`] for [`Scoped`] values.
+/// through it), [`Authorized::open`] for [`Scoped`] values (a cross-tenant
+/// refusal is recorded in both tenants' logs) and
+/// [`Authorized::record_outcome`] for what the handler did.
 ///
 /// [`Palisade::authorize`]: crate::Palisade::authorize
 pub struct Authorized<P = palisade_envelope::LocalKeyring> {
@@ -21,6 +23,8 @@ pub struct Authorized<P = palisade_envelope::LocalKeyring> {
     pub(crate) envelope: ScopedEnvelope<P>,
     pub(crate) rate: Option<RateStatus>,
     pub(crate) staff_reason: Option<String>,
+    /// The decision record, for outcome records (see `outcome.rs`).
+    pub(crate) link: Option<std::sync::Arc<crate::outcome::Link>>,
 }
 
 impl<P> Clone for Authorized<P> {
@@ -32,6 +36,7 @@ impl<P> Clone for Authorized<P> {
             envelope: self.envelope.clone(),
             rate: self.rate.clone(),
             staff_reason: self.staff_reason.clone(),
+            link: self.link.clone(),
         }
     }
 }
@@ -76,14 +81,6 @@ impl<P: KeyProvider> Authorized<P> {
     #[must_use]
     pub fn envelope(&self) -> &ScopedEnvelope<P> {
         &self.envelope
-    }
-
-    /// Borrow a scoped value, if this request's scope may see it.
-    ///
-    /// # Errors
-    /// [`TenancyError::CrossTenant`] when the value belongs elsewhere.
-    pub fn open<'v, T>(&self, value: &'v Scoped<T>) -> Result<&'v T, TenancyError> {
-        value.get(&self.scope)
     }
 
     /// Wrap `value` as owned by this request's scope.

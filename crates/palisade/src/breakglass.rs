@@ -362,16 +362,20 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                 Err(e) => denial.with_extra_detail(&format!(" (and the audit record failed: {e})")),
             });
         }
-        if let Err(e) = self
+        // Linked, so the handler's outcome records point back to it.
+        let link = match self
             .inner
             .trail
-            .record(&Decision::allowed(staff, None, Some(reason), scope), req)
+            .record_linked(&Decision::allowed(staff, None, Some(reason), scope), req)
         {
-            return Err(Denial::new(
-                DenyReason::Internal,
-                format!("allowed, but the audit record failed: {e}"),
-            ));
-        }
+            Ok(link) => link,
+            Err(e) => {
+                return Err(Denial::new(
+                    DenyReason::Internal,
+                    format!("allowed, but the audit record failed: {e}"),
+                ));
+            }
+        };
         Ok(Authorized {
             principal: staff.clone(),
             key: None,
@@ -379,6 +383,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             envelope: self.inner.envelope.for_scope(scope),
             rate: None,
             staff_reason: Some(reason.to_owned()),
+            link: Some(link),
         })
     }
 }

@@ -285,10 +285,11 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
             keys,
             envelope: Envelope::new(provider),
             policy,
-            trail: Trail {
-                log: AuditLog::new(sinks, signer),
-                verify_keys: std::sync::RwLock::new(verify_keys),
-            },
+            trail: Arc::new(Trail::new(
+                AuditLog::new(sinks, signer),
+                verify_keys,
+                i64::from(cfg.rate_limits.suppression_window_seconds).saturating_mul(1000),
+            )),
             limiter,
             plans,
             origins,

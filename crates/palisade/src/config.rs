@@ -166,6 +166,7 @@ impl PalisadeConfig {
                 "use a lowercase header name such as `x-api-key`",
             ));
         }
+        crate::proxy::TrustedProxies::parse(&self.http.trusted_proxies)?;
         if self.break_glass.max_minutes == 0 || self.break_glass.min_reason_len == 0 {
             return Err(PalisadeError::config(
                 "break_glass",
@@ -376,6 +377,13 @@ pub struct HttpConfig {
     pub hsts_include_subdomains: bool,
     /// Who may frame the pages (`frame-ancestors`); empty means `'none'`.
     pub frame_ancestors: Vec<String>,
+    /// Networks of the load balancers / reverse proxies in front of the
+    /// service (`["10.0.0.0/8", "2001:db8:1::/48"]`). Requests from them
+    /// take the client address from `Forwarded` / `X-Forwarded-For`, read
+    /// right to left up to the first untrusted hop (see
+    /// [`TrustedProxies`](crate::TrustedProxies)); empty: the peer address
+    /// is the client, and forwarding headers are ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -385,6 +393,7 @@ impl Default for HttpConfig {
             hsts_max_age_secs: 63_072_000,
             hsts_include_subdomains: true,
             frame_ancestors: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

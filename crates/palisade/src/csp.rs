@@ -2,9 +2,14 @@
 //!
 //! It starts from `default-src 'none'` (right for JSON APIs, which load
 //! nothing) and only adds what is asked for. It refuses `'unsafe-inline'`,
-//! `'unsafe-eval'`, bare `*` and anything that could break out of the header
-//! (`;`, `,`, whitespace, control characters), so a policy built from
-//! configuration cannot be weakened or injected into by accident.
+//! `'unsafe-eval'`, wildcards anywhere (`*`, `https://*`, `https://*.x`),
+//! scheme-only sources (`https:`, `data:`, `blob:`: any host, or inline
+//! content), plain `http://` except for the loopback host itself
+//! (`http://localhost.evil.example` is not loopback), and anything that
+//! could break out of the header (`;`, `,`, whitespace, control
+//! characters), so a policy built from configuration cannot be weakened or
+//! injected into by accident. A host that really needs a refused source
+//! (`img-src data:`) names it with [`Csp::allow_unsafe_source`].
 
 use crate::error::{PalisadeError, Result};
 
@@ -21,12 +26,17 @@ use crate::error::{PalisadeError, Result};
 ///     .build()?;
 /// assert!(app.contains("script-src 'self' 'nonce-r4nd0m'"));
 /// assert!(Csp::strict().directive("script-src", ["'unsafe-inline'"]).build().is_err());
+/// assert!(Csp::strict().directive("img-src", ["data:"]).build().is_err());
+/// // An explicit, visible opt-in:
+/// let img = Csp::strict().directive("img-src", ["'self'", "data:"]).allow_unsafe_source("data:").build()?;
+/// assert!(img.contains("img-src 'self' data:"));
 /// # Ok::<(), palisade::PalisadeError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Csp {
     directives: Vec<(String, Vec<String>)>,
     upgrade_insecure: bool,
+    unsafe_sources: Vec<String>,
 }
 
 const KNOWN: &[&str] = &[
@@ -60,7 +70,19 @@ impl Csp {
                 ("frame-ancestors".into(), none()),
             ],
             upgrade_insecure: false,
+            unsafe_sources: Vec::new(),
         }
+    }
+
+    /// Accept `source` exactly as written although the builder refuses it
+    /// (a scheme-only source such as `data:`, a wildcard host, plain
+    /// `http://`): an explicit, reviewable opt-in that weakens the policy.
+    /// Keywords (`'unsafe-inline'`, `'unsafe-eval'`) and header-breaking
+    /// characters stay refused whatever is opted in.
+    #[must_use]
+    pub fn allow_unsafe_source(mut self, source: &str) -> Self {
+        self.unsafe_sources.push(source.to_owned());
+        self
     }
 
     /// Set `name` to `sources`, replacing any earlier value. Checked by [`Csp::build`].
@@ -100,7 +122,9 @@ impl Csp {
     /// # Errors
     /// [`PalisadeError::Config`] for an unknown directive, an empty one,
     /// `'none'` mixed with other sources, or a source that is unsafe
-    /// (`'unsafe-inline'`, `'unsafe-eval'`, `*`) or malformed.
+    /// (`'unsafe-inline'`, `'unsafe-eval'`, a wildcard, a scheme-only
+    /// source, `http://` to a non-loopback host) and not opted in with
+    /// [`Csp::allow_unsafe_source`], or malformed.
     pub fn build(&self) -> Result<String> {
         let mut parts = Vec::with_capacity(self.directives.len() + 1);
         for (name, sources) in &self.directives {
@@ -124,7 +148,7 @@ impl Csp {
                 ));
             }
             for s in sources {
-                check_source(s)
+                check_source(s, &self.unsafe_sources)
                     .map_err(|reason| PalisadeError::config(field(), format!("`{s}`: {reason}")))?;
             }
             parts.push(format!("{name} {}", sources.join(" ")));
@@ -136,7 +160,7 @@ impl Csp {
     }
 }
 
-fn check_source(s: &str) -> core::result::Result<(), &'static str> {
+fn check_source(s: &str, opted_in: &[String]) -> core::result::Result<(), &'static str> {
     if s.is_empty()
         || s.bytes().any(|b| {
             b.is_ascii_whitespace()
@@ -172,18 +196,71 @@ fn check_source(s: &str) -> core::result::Result<(), &'static str> {
     if s.contains('\'') || s.contains('"') {
         return Err("quotes only around keywords such as `'self'`");
     }
-    if s == "*" || s.starts_with("*.") && !s.contains("://") {
-        return Err("wildcards are not allowed by this builder; list the hosts");
-    }
-    if matches!(s, "https:" | "data:" | "blob:" | "wss:") {
+    if opted_in.iter().any(|o| o == s) {
         return Ok(());
     }
-    if s.starts_with("https://")
-        || s.starts_with("wss://")
-        || s.starts_with("http://localhost")
-        || s.starts_with("http://127.0.0.1")
-    {
-        return Ok(());
+    if s.contains('*') {
+        return Err("wildcards are not allowed by this builder; list the hosts \
+                    (or opt in with `Csp::allow_unsafe_source`)");
     }
-    Err("use `https://host`, `'self'`, a nonce or hash, or a scheme such as `https:`")
+    let Some((scheme, rest)) = s.split_once("://") else {
+        if s.ends_with(':') {
+            return Err(
+                "a scheme-only source (`https:`, `data:`, `blob:`) allows any host or \
+                        inline content; list hosts (or opt in with `Csp::allow_unsafe_source`)",
+            );
+        }
+        return Err("use `https://host`, `'self'`, or a nonce or hash");
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    let (authority, _path) = rest.split_at(end);
+    let (host, port) = split_port(authority).ok_or("malformed host or port")?;
+    if port.is_some_and(|p| {
+        !p.bytes().all(|b| b.is_ascii_digit()) || p.parse::<u16>().map_or(true, |n| n == 0)
+    }) {
+        return Err("a port is a number from 1 to 65535");
+    }
+    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    match scheme {
+        "https" | "wss" if is_host(host) => Ok(()),
+        "http" | "ws" if loopback => Ok(()),
+        "http" | "ws" => Err("plain `http://` only for the loopback host itself \
+                              (`localhost`, `127.0.0.1`, `[::1]`); use `https://`"),
+        _ => Err("use `https://host[:port][/path]` with a plain host name or address"),
+    }
+}
+
+/// `host[:port]` (a bracketed IPv6 literal keeps its brackets).
+fn split_port(authority: &str) -> Option<(&str, Option<&str>)> {
+    if authority.starts_with('[') {
+        let close = authority.find(']')?;
+        let (host, after) = authority.split_at(close + 1);
+        return match after.strip_prefix(':') {
+            Some(p) => Some((host, Some(p))),
+            None if after.is_empty() => Some((host, None)),
+            None => None,
+        };
+    }
+    match authority.split_once(':') {
+        Some((h, p)) => Some((h, Some(p))),
+        None => Some((authority, None)),
+    }
+}
+
+/// A DNS name of `a-z 0-9 -` labels, an IPv4 address, or a bracketed IPv6 one.
+fn is_host(host: &str) -> bool {
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,13 +18,16 @@ use palisade_tenancy::Timestamp;
 
 use crate::authorized::Authorized;
 use crate::denial::{Denial, DenyReason};
+use crate::proxy::TrustedProxies;
 use crate::ratelimit::RateStatus;
-use crate::request::{Credential, Request, RequestFacts};
+use crate::request::{Credential, Request, RequestFacts, UnusableCredential};
 use crate::service::Palisade;
+use crate::trail::clip;
 
 /// The longest credential header accepted (longer is refused unread).
 const MAX_CREDENTIAL_LEN: usize = 512;
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 
@@ -62,6 +65,8 @@ struct LayerConfig<S, P> {
     resource_kind: Box<str>,
     key_header: HeaderName,
     on_denial: Option<DenialHook>,
+    proxies: TrustedProxies,
+    route_template: bool,
 }
 
 impl<S, P> Clone for LayerConfig<S, P> {
@@ -72,6 +77,8 @@ impl<S, P> Clone for LayerConfig<S, P> {
             resource_kind: self.resource_kind.clone(),
             key_header: self.key_header.clone(),
             on_denial: self.on_denial.clone(),
+            proxies: self.proxies.clone(),
+            route_template: self.route_template,
         }
     }
 }
@@ -92,13 +99,44 @@ impl<S: KeyStore + 'static, P: KeyProvider + 'static> PalisadeLayer<S, P> {
         let kind = permission.split_once(':').map_or(permission, |(r, _)| r);
         let key_header = HeaderName::from_bytes(palisade.config().http.api_key_header.as_bytes())
             .unwrap_or(HeaderName::from_static("x-api-key"));
+        // Validated with the configuration; an entry that no longer parses
+        // trusts no proxy (the peer stays the client: fail closed).
+        let proxies =
+            TrustedProxies::parse(&palisade.config().http.trusted_proxies).unwrap_or_default();
         let shared = LayerConfig {
             permission: permission.into(),
             resource_kind: kind.into(),
             palisade,
             key_header,
             on_denial: None,
+            proxies,
+            route_template: false,
         };
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// Record the route template (`/v1/keys/{id}`, axum's [`MatchedPath`])
+    /// as the resource id instead of the raw path. Needs the layer added
+    /// with `Router::route_layer` (routing has run by then); without a
+    /// matched route the raw path is recorded. Either way credential-looking
+    /// parts of a resource id are recorded as `[redacted]`.
+    #[must_use]
+    pub fn record_route_template(self) -> Self {
+        self.with(|c| c.route_template = true)
+    }
+
+    /// Take the client address from forwarding headers sent by `proxies`
+    /// (replacing `http.trusted_proxies` of the configuration).
+    #[must_use]
+    pub fn trusted_proxies(self, proxies: TrustedProxies) -> Self {
+        self.with(|c| c.proxies = proxies)
+    }
+
+    fn with(self, f: impl FnOnce(&mut LayerConfig<S, P>)) -> Self {
+        let mut shared = Arc::unwrap_or_clone(self.shared);
+        f(&mut shared);
         Self {
             shared: Arc::new(shared),
         }
@@ -108,11 +146,7 @@ impl<S: KeyStore + 'static, P: KeyProvider + 'static> PalisadeLayer<S, P> {
     /// [`Denial::explain`]. It runs before the response is sent.
     #[must_use]
     pub fn on_denial(self, hook: impl Fn(&Denial, &Parts) + Send + Sync + 'static) -> Self {
-        let mut shared = Arc::unwrap_or_clone(self.shared);
-        shared.on_denial = Some(Arc::new(hook));
-        Self {
-            shared: Arc::new(shared),
-        }
+        self.with(|c| c.on_denial = Some(Arc::new(hook)))
     }
 }
 
@@ -164,29 +198,61 @@ impl<Inner: Clone, S, P> Clone for PalisadeService<Inner, S, P> {
 enum Presented<'a> {
     None,
     One(&'a str),
-    Invalid,
+    Unusable(UnusableCredential, Option<&'a str>),
 }
 
-fn credential<'a>(headers: &'a HeaderMap, key_header: &HeaderName) -> Presented<'a> {
-    let bearer = headers.get(header::AUTHORIZATION).map(|v| {
-        v.to_str().ok().and_then(|s| {
-            let (scheme, token) = s.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        })
-    });
-    let keyed = headers
-        .get(key_header)
-        .map(|v| v.to_str().ok().map(str::trim));
-    let pick = match (bearer, keyed) {
-        (None, None) => return Presented::None,
-        (Some(b), None) => b,
-        (None, Some(k)) => k,
-        // Two credentials: refuse rather than guess which one counts.
-        (Some(_), Some(_)) => return Presented::Invalid,
-    };
-    match pick {
-        Some(t) if !t.is_empty() && t.len() <= MAX_CREDENTIAL_LEN => Presented::One(t),
-        _ => Presented::Invalid,
+/// One header's credential: `None` when absent.
+fn one_header<'a>(
+    headers: &'a HeaderMap,
+    name: &HeaderName,
+) -> Option<Result<&'a str, UnusableCredential>> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next()?;
+    if values.next().is_some() {
+        return Some(Err(UnusableCredential::TwoCredentials));
+    }
+    Some(first.to_str().map_err(|_| UnusableCredential::Unreadable))
+}
+
+fn bearer_token(value: &str) -> Result<&str, UnusableCredential> {
+    match value.trim().split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        None if value.trim().is_empty() => Err(UnusableCredential::Empty),
+        _ => Err(UnusableCredential::WrongScheme),
+    }
+}
+
+fn checked(token: &str) -> Result<&str, UnusableCredential> {
+    if token.is_empty() {
+        Err(UnusableCredential::Empty)
+    } else if token.len() > MAX_CREDENTIAL_LEN {
+        Err(UnusableCredential::TooLong)
+    } else {
+        Ok(token)
+    }
+}
+
+fn credential<'a>(
+    headers: &'a HeaderMap,
+    key_header: &HeaderName,
+    looks_like_key: impl Fn(&str) -> bool,
+) -> Presented<'a> {
+    let bearer = one_header(headers, &header::AUTHORIZATION)
+        .map(|r| r.and_then(bearer_token).and_then(checked));
+    let keyed = one_header(headers, key_header).map(|r| r.and_then(|v| checked(v.trim())));
+    match (bearer, keyed) {
+        (None, None) => Presented::None,
+        (Some(Ok(t)), None) | (None, Some(Ok(t))) => Presented::One(t),
+        (Some(Err(e)), None) | (None, Some(Err(e))) => Presented::Unusable(e, None),
+        // Two credentials: refuse rather than guess which one counts; a
+        // real key among them attributes the attempt to its tenant.
+        (Some(a), Some(b)) => {
+            let claimed = [a, b]
+                .into_iter()
+                .filter_map(Result::ok)
+                .find(|t| looks_like_key(t));
+            Presented::Unusable(UnusableCredential::TwoCredentials, claimed)
+        }
     }
 }
 
@@ -267,12 +333,28 @@ where
             match authorize_parts(&shared, &parts).await {
                 Ok(authorized) => {
                     let status = authorized.rate_status().cloned();
+                    let link = authorized.link.clone();
                     parts.extensions.insert(authorized);
                     let mut resp = inner
                         .call(axum::http::Request::from_parts(parts, body))
                         .await?;
                     if let Some(s) = &status {
                         add_rate_headers(&mut resp, s);
+                    }
+                    let code = resp.status();
+                    if let Some(link) = link.filter(|l| {
+                        (code.is_client_error() || code.is_server_error()) && !l.settled()
+                    }) {
+                        // Best effort: the response is what the handler made.
+                        let _ = link.outcome(
+                            palisade_audit::Outcome::Failed,
+                            Some(&format!("the handler answered {}", code.as_u16())),
+                            &mut [(
+                                "http_status",
+                                palisade_audit::DetailValue::Int(i64::from(code.as_u16())),
+                            )]
+                            .into_iter(),
+                        );
                     }
                     Ok(resp)
                 }
@@ -297,20 +379,42 @@ async fn authorize_parts<S: KeyStore, P: KeyProvider>(
     parts: &Parts,
 ) -> Result<Authorized<P>, Denial> {
     let headers = &parts.headers;
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let ip = peer.map(|peer| {
+        let values = |name: &HeaderName| {
+            headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>()
+        };
+        if layer.proxies.is_empty() {
+            peer
+        } else {
+            let forwarded = values(&header::FORWARDED);
+            let xff = values(&X_FORWARDED_FOR);
+            layer.proxies.client_addr(peer, forwarded, xff)
+        }
+    });
     let facts = RequestFacts {
-        ip: parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip()),
+        ip,
         user_agent: header_str(headers, &header::USER_AGENT),
         request_id: header_str(headers, &X_REQUEST_ID),
         origin: header_str(headers, &header::ORIGIN),
     };
     let now = Timestamp::now();
-    let path = parts.uri.path();
-    let resource_id = path.get(..path.len().min(200)).unwrap_or("/");
+    let template = layer
+        .route_template
+        .then(|| parts.extensions.get::<MatchedPath>())
+        .flatten();
+    let path = template.map_or(parts.uri.path(), MatchedPath::as_str);
+    let resource_id = clip(path, 200);
+    let format = layer.palisade.keys().format();
     let credential = match (
-        credential(headers, &layer.key_header),
+        credential(headers, &layer.key_header, |t| format.parse(t).is_ok()),
         parts.extensions.get::<Session>(),
     ) {
         (Presented::One(key), _) => Credential::ApiKey(key),
@@ -324,12 +428,7 @@ async fn authorize_parts<S: KeyStore, P: KeyProvider>(
                 "no credential presented",
             ));
         }
-        (Presented::Invalid, _) => {
-            return Err(Denial::new(
-                DenyReason::InvalidKey,
-                "credential header unreadable, empty, too long, or presented twice",
-            ));
-        }
+        (Presented::Unusable(problem, claimed), _) => Credential::Unusable { problem, claimed },
     };
     let request = Request::new(
         credential,

@@ -73,17 +73,24 @@ mod http_headers;
 #[cfg(feature = "axum")]
 mod http_layer;
 #[cfg(feature = "service")]
+mod outcome;
+#[cfg(feature = "service")]
 mod policy;
+mod proxy;
 mod ratelimit;
 mod ratelimit_backend;
 mod ratelimit_budget;
 mod ratelimit_gcra;
+#[cfg(feature = "service")]
+mod refusal;
 #[cfg(feature = "service")]
 mod request;
 #[cfg(feature = "service")]
 mod secrets;
 #[cfg(feature = "service")]
 mod service;
+#[cfg(feature = "service")]
+mod suppress;
 #[cfg(feature = "service")]
 mod trail;
 
@@ -108,6 +115,7 @@ pub use error::{PalisadeError, Result};
 pub use http_headers::{SecurityHeaders, tenant_cors};
 #[cfg(feature = "axum")]
 pub use http_layer::{PalisadeLayer, PalisadeService, Session, denial_response};
+pub use proxy::TrustedProxies;
 pub use ratelimit::{LimitLevel, RateLimited, RateLimiter, RateStatus};
 pub use ratelimit_backend::{
     BackendEvent, BoxFuture, LimitRequest, Plan, Plans, Rate, RateLimitBackend, RateRefusal,
@@ -115,7 +123,7 @@ pub use ratelimit_backend::{
 pub use ratelimit_budget::{AddressBlock, BudgetConfig, FailureCheck, FailureVerdict, Suppression};
 pub use ratelimit_gcra::{GcraDecision, gcra};
 #[cfg(feature = "service")]
-pub use request::{Credential, Request, RequestFacts};
+pub use request::{Credential, Request, RequestFacts, UnusableCredential};
 #[cfg(feature = "service")]
 pub use service::Palisade;
 #[cfg(feature = "service")]

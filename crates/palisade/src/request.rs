@@ -18,6 +18,18 @@ pub enum Credential<'a> {
         /// The tenant or project it acts in.
         scope: Scope,
     },
+    /// A credential header that cannot be used (two credentials, empty, too
+    /// long, not valid text, a scheme other than `Bearer`). It is refused,
+    /// counted against the client's refused-credential budget and recorded
+    /// (in the log of the tenant whose key `claimed` names, else in the
+    /// unattributed log).
+    Unusable {
+        /// What is wrong with it.
+        problem: UnusableCredential,
+        /// One of the presented values that parses as an API key, if any
+        /// (it attributes the attempt to that key's tenant).
+        claimed: Option<&'a str>,
+    },
     /// A staff member acting under a break-glass grant
     /// ([`Palisade::break_glass`](crate::Palisade::break_glass)).
     Staff {
@@ -28,11 +40,42 @@ pub enum Credential<'a> {
     },
 }
 
+/// Why a presented credential header cannot be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UnusableCredential {
+    /// Both `Authorization` and the API-key header (or one of them twice).
+    TwoCredentials,
+    /// An empty value.
+    Empty,
+    /// Longer than the layer reads.
+    TooLong,
+    /// Not visible ASCII text.
+    Unreadable,
+    /// An `Authorization` scheme other than `Bearer` (e.g. `Basic`).
+    WrongScheme,
+}
+
+impl UnusableCredential {
+    /// A stable snake-case code, for audit records.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::TwoCredentials => "two_credentials",
+            Self::Empty => "empty",
+            Self::TooLong => "too_long",
+            Self::Unreadable => "unreadable",
+            Self::WrongScheme => "wrong_scheme",
+        }
+    }
+}
+
 /// Facts about the request, recorded in the audit trail and used for the
 /// key's IP allow-list and the tenant's origin allow-list.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RequestFacts<'a> {
-    /// The client address.
+    /// The client address (behind trusted proxies, the first untrusted hop:
+    /// see [`TrustedProxies`](crate::TrustedProxies)).
     pub ip: Option<IpAddr>,
     /// The `User-Agent` (clipped and sanitized in the audit record).
     pub user_agent: Option<&'a str>,
@@ -58,7 +101,9 @@ pub struct Request<'a> {
     pub permission: &'a str,
     /// The resource type, for the audit record (e.g. `invoice`).
     pub resource_kind: &'a str,
-    /// The resource id, for the audit record (e.g. `inv_42`; not secret).
+    /// The resource id, for the audit record (e.g. `inv_42`, or a route
+    /// template such as `/v1/keys/{id}`). Credential-looking parts are
+    /// replaced by `[redacted]` before it is recorded.
     pub resource_id: &'a str,
     /// The scope owning the target, when the host knows it (e.g. the
     /// tenant of the row being read). It must lie within the caller's

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use palisade_apikey::{ApiKeys, KeyStore, MemoryStore, Rejection, Verified, VerifyContext};
+use palisade_apikey::{ApiKeys, KeyStore, MemoryStore, Verified, VerifyContext};
 use palisade_envelope::{Envelope, KeyProvider, LocalKeyring};
 use palisade_tenancy::{Principal, PrincipalKind, Scope, TenantId, Timestamp};
 
@@ -16,7 +16,6 @@ use crate::policy::PolicySlot;
 use crate::ratelimit_backend::{
     LimitRequest, Plans, RateLimitBackend, RateRefusal, refusal_denial,
 };
-use crate::ratelimit_budget::FailureVerdict;
 use crate::request::{Credential, Request};
 use crate::trail::{Decision, Trail};
 
@@ -51,7 +50,7 @@ pub(crate) struct Inner<S, P> {
     pub(crate) keys: ApiKeys<S>,
     pub(crate) envelope: Envelope<P>,
     pub(crate) policy: PolicySlot,
-    pub(crate) trail: Trail,
+    pub(crate) trail: Arc<Trail>,
     pub(crate) limiter: Arc<dyn RateLimitBackend>,
     pub(crate) plans: Plans,
     pub(crate) origins: HashMap<TenantId, Vec<String>>,
@@ -94,6 +93,26 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
         &self.inner.trail.log
     }
 
+    /// The audit timer: write the summary records of refusal windows that
+    /// ended by `now` ([`Palisade::flush_refusal_summaries`]), then sign
+    /// due checkpoints ([`AuditLog::tick`](palisade_audit::AuditLog::tick)).
+    /// Call it every few seconds.
+    ///
+    /// # Errors
+    /// [`PalisadeError::Component`](crate::PalisadeError::Component) when a
+    /// checkpoint cannot be signed or written.
+    pub fn audit_tick(&self, now: Timestamp) -> Result<()> {
+        self.flush_refusal_summaries(now);
+        self.inner
+            .trail
+            .log
+            .tick(now)
+            .map_err(|e| crate::PalisadeError::Component {
+                component: "audit",
+                message: e.to_string(),
+            })
+    }
+
     /// Sign every future audit checkpoint with `signer` (rotation), and
     /// accept its key in [`Palisade::verify_audit`]. Checkpoints signed by
     /// the previous key keep verifying: its public key stays in the keyring.
@@ -115,12 +134,16 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
     }
 
     /// Export `tenant`'s audit log at `now` (a final checkpoint is signed),
-    /// in the format `palisade-audit` verifies offline.
+    /// in the format `palisade-audit` verifies offline. Refusals counted
+    /// but not yet summarised for this tenant (an over-budget client
+    /// network) get their summary record first, so the export misses none.
     ///
     /// # Errors
     /// [`PalisadeError::Component`](crate::PalisadeError::Component) when the
     /// log cannot be read or signed.
     pub fn export_audit(&self, tenant: TenantId, now: Timestamp) -> Result<Vec<u8>> {
+        let due = self.inner.trail.suppress.flush(now, Some(tenant), true);
+        self.record_summaries(&due);
         let mut out = Vec::new();
         self.inner
             .trail
@@ -244,8 +267,13 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                     ip: req.facts.ip,
                     required_scope: None,
                 };
-                // Await point: the key fetch on a store miss (`verify_async`).
-                match self.inner.keys.verify(text, &ctx) {
+                // Await point: the key fetch on a store miss.
+                match self.inner.keys.verify_async(text, &ctx).await {
+                    // Staff act only under break-glass grants, never by key
+                    // (verification refuses such keys too: defence in depth).
+                    Ok(v) if v.acting_principal().kind() == PrincipalKind::Staff => {
+                        Err(self.refuse_staff_key(&v, req))
+                    }
                     Ok(v) => {
                         let caller = Caller {
                             principal: v.acting_principal(),
@@ -283,88 +311,14 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                 };
                 self.decide(&caller, req).await
             }
+            Credential::Unusable { problem, claimed } => {
+                Err(self.refuse_unusable(problem, claimed, req).await)
+            }
             // Await point: the grant store (owned by breakglass.rs).
             Credential::Staff { principal, grant } => {
                 self.staff_access(principal, grant, req).await
             }
         }
-    }
-
-    async fn refuse_key(&self, text: &str, rejection: Rejection, req: &Request<'_>) -> Denial {
-        let reason = match rejection {
-            Rejection::Revoked
-            | Rejection::NotYetValid
-            | Rejection::Expired
-            | Rejection::GraceEnded
-            | Rejection::UsesExhausted => DenyReason::KeyInactive,
-            Rejection::IpNotAllowed => DenyReason::AddressNotAllowed,
-            // The key store could not answer: fail closed, never "no such key".
-            Rejection::StoreUnavailable { .. } => DenyReason::Internal,
-            _ => DenyReason::InvalidKey,
-        };
-        // Attribute the attempt to the key id it claims and that key's
-        // tenant when the id exists; otherwise to the unattributed scope.
-        let claimed = self
-            .inner
-            .keys
-            .format()
-            .parse(text)
-            .ok()
-            .map(|p| *p.key_id());
-        let record = claimed.and_then(|id| self.inner.keys.store().lookup(&id).found());
-        let detail = match claimed {
-            Some(id) => format!("API key `{id}` refused: {rejection}"),
-            None => format!("API key refused: {rejection}"),
-        };
-        let denial = Denial::new(reason, detail);
-        let actor = claimed.and_then(|id| Principal::api_key(id.as_str()).ok());
-        let scope = record.map(|e| e.record().scope);
-        // The refused-credential budget of the address block (IPv4 address,
-        // IPv6 /64). Await point: a remote backend. A backend that cannot
-        // answer leaves the refusal audited as usual (it is refused anyway).
-        if let Some(ip) = req.facts.ip {
-            let check = match self.inner.limiter.try_check_failure(ip, req.now) {
-                Err(RateRefusal::WouldBlock) => self.inner.limiter.check_failure(ip, req.now).await,
-                other => other,
-            };
-            if let Ok(check) = check {
-                if let Some(s) = &check.ended {
-                    let summary = Denial::new(
-                        DenyReason::RateLimited(crate::LimitLevel::Address),
-                        format!(
-                            "{} refused credentials from {} suppressed ({} to {})",
-                            s.count, s.block, s.first, s.last
-                        ),
-                    );
-                    self.inner
-                        .trail
-                        .record_unauthenticated(None, None, req, &summary);
-                }
-                match check.verdict {
-                    FailureVerdict::Record => {}
-                    FailureVerdict::SuppressStart(limited) => {
-                        let extra = format!(
-                            " (after: {}; further refusals from {} are suppressed)",
-                            denial.explain(),
-                            check.block
-                        );
-                        let d = Denial::rate_limited(limited).with_extra_detail(&extra);
-                        self.inner
-                            .trail
-                            .record_unauthenticated(actor, scope, req, &d);
-                        return d;
-                    }
-                    FailureVerdict::Suppressed(limited) => {
-                        let extra = format!(" (after: {}; not audited)", denial.explain());
-                        return Denial::rate_limited(limited).with_extra_detail(&extra);
-                    }
-                }
-            }
-        }
-        self.inner
-            .trail
-            .record_unauthenticated(actor, scope, req, &denial);
-        denial
     }
 
     async fn decide(
@@ -435,12 +389,16 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             ));
         }
         let decision = Decision::allowed(caller.principal, caller.key, None, scope);
-        if let Err(e) = self.inner.trail.record(&decision, req) {
-            return Err(Denial::new(
-                DenyReason::Internal,
-                format!("allowed, but the audit record failed: {e}"),
-            ));
-        }
+        // The decision is accepted by the log before the allow is returned.
+        let link = match self.inner.trail.record_linked(&decision, req) {
+            Ok(link) => link,
+            Err(e) => {
+                return Err(Denial::new(
+                    DenyReason::Internal,
+                    format!("allowed, but the audit record failed: {e}"),
+                ));
+            }
+        };
         Ok(Authorized {
             principal: caller.principal.clone(),
             key: caller.key.cloned(),
@@ -448,6 +406,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             envelope: self.inner.envelope.for_scope(scope),
             rate: Some(rate),
             staff_reason: None,
+            link: Some(link),
         })
     }
 

@@ -4,19 +4,38 @@
 //! names no known key go to the *unattributed* log: the nil tenant
 //! `ten_00000000000000000000000000` (see [`UNATTRIBUTED`]). Requests with no
 //! credential at all are not recorded (scanners would fill the log); a
-//! caller that presents something is.
+//! caller that presents something is, unusable credential headers included.
+//!
+//! Free text that comes from the request (resource id, user agent, and the
+//! denial explanation, which may quote request input) is scrubbed of
+//! credential-looking tokens before it enters a record ([`scrub`]): the
+//! log's redactor only sees the details map.
+
+use std::borrow::Cow;
+use std::sync::Arc;
 
 use palisade_audit::{
-    Actor, AuditError, AuditEvent, AuditLog, DetailValue, Keyring, Outcome, RequestFacts, Resource,
+    Actor, AuditError, AuditEvent, AuditLog, DefaultRedactor, DetailValue, Keyring, Outcome,
+    Receipt, RequestFacts, Resource,
 };
 use palisade_tenancy::{Principal, PrincipalKind, Scope, TenantId};
 
 use crate::denial::Denial;
+use crate::outcome::Link;
 use crate::request::Request;
+use crate::suppress::Suppressor;
 
 /// The tenant whose log receives attempts that cannot be attributed to a
 /// real tenant (an unknown or malformed API key).
 pub const UNATTRIBUTED: TenantId = TenantId::from_bytes([0; 16]);
+
+/// The detail naming the API key that acted or was presented. Key ids are
+/// public (they are printed in key listings and leak reports), so the name
+/// is one the default redactor keeps (`key` alone is masked).
+pub(crate) const KEY_ID_DETAIL: &str = "key_id";
+
+/// What replaces a credential-looking token in free text.
+const MASK: &str = "[redacted]";
 
 /// One decision to record.
 pub(crate) struct Decision<'a> {
@@ -69,15 +88,60 @@ impl<'a> Decision<'a> {
     }
 }
 
-/// The audit log and the keys that verify its checkpoints.
+/// The audit log, the keys that verify its checkpoints, and the windows of
+/// refusals counted rather than recorded one by one.
 pub(crate) struct Trail {
     pub(crate) log: AuditLog,
     pub(crate) verify_keys: std::sync::RwLock<Keyring>,
+    pub(crate) suppress: Suppressor,
 }
 
 /// `billing:write` → `billing.write` (audit action names have no `:`).
-fn action_name(permission: &str) -> String {
+pub(crate) fn action_name(permission: &str) -> String {
     permission.replace(':', ".")
+}
+
+/// `text` with every credential-looking token replaced by `[redacted]`
+/// (tokens split at `/ ? & = , ; : ( ) < >`, quotes and whitespace); the whole text
+/// becomes `[redacted]` when a credential spans tokens (`Bearer …`).
+/// Borrowed, without allocating, when nothing looks like a credential.
+pub(crate) fn scrub(text: &str) -> Cow<'_, str> {
+    if !DefaultRedactor::looks_like_credential(text) {
+        return Cow::Borrowed(text);
+    }
+    let is_sep = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '/' | '?' | '&' | '=' | ',' | ';' | ':' | '"' | '\'' | '(' | ')' | '<' | '>' | '`'
+            )
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = rest.find(is_sep).unwrap_or(rest.len());
+        let (token, tail) = rest.split_at(end);
+        if DefaultRedactor::looks_like_credential(token) {
+            out.push_str(MASK);
+        } else {
+            out.push_str(token);
+        }
+        let sep_len = tail.chars().next().map_or(0, char::len_utf8);
+        out.push_str(tail.get(..sep_len).unwrap_or_default());
+        rest = tail.get(sep_len..).unwrap_or_default();
+    }
+    if DefaultRedactor::looks_like_credential(&out) {
+        return Cow::Borrowed(MASK);
+    }
+    Cow::Owned(out)
+}
+
+pub(crate) fn clip(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default()
 }
 
 fn facts(req: &Request<'_>) -> RequestFacts {
@@ -86,7 +150,7 @@ fn facts(req: &Request<'_>) -> RequestFacts {
         f = f.ip(ip);
     }
     if let Some(ua) = req.facts.user_agent {
-        f = f.user_agent(ua);
+        f = f.user_agent(&scrub(ua));
     }
     if let Some(id) = req.facts.request_id {
         // An unusable request id is dropped rather than failing the record.
@@ -95,26 +159,49 @@ fn facts(req: &Request<'_>) -> RequestFacts {
     f
 }
 
-fn clip(s: &str, max: usize) -> &str {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or_default()
+fn resource(req: &Request<'_>) -> Result<Resource, AuditError> {
+    let id = scrub(clip(req.resource_id, 256));
+    Resource::new(req.resource_kind, &id).or_else(|_| Resource::new(req.resource_kind, "-"))
 }
 
-fn resource(req: &Request<'_>) -> Result<Resource, AuditError> {
-    Resource::new(req.resource_kind, clip(req.resource_id, 256))
-        .or_else(|_| Resource::new(req.resource_kind, "-"))
+/// The actor of a record: staff always with a reason (the audit crate
+/// refuses a staff actor without one, which once dropped such records).
+pub(crate) fn actor(
+    principal: &Principal,
+    staff_reason: Option<&str>,
+) -> Result<Actor, AuditError> {
+    match staff_reason {
+        Some(r) => Actor::with_reason(principal.clone(), r),
+        None if principal.kind() == PrincipalKind::Staff => {
+            Actor::with_reason(principal.clone(), crate::breakglass::NO_GRANT)
+        }
+        None => Actor::new(principal.clone()),
+    }
+}
+
+/// The `status_detail` of a denial: its code and scrubbed explanation.
+pub(crate) fn denial_reason(denial: &Denial) -> String {
+    let text = format!("{}: {}", denial.reason().code(), denial.explain());
+    clip(&scrub(&text), 512).to_owned()
 }
 
 impl Trail {
-    /// Append the record of `d`.
-    pub(crate) fn record(&self, d: &Decision<'_>, req: &Request<'_>) -> Result<(), AuditError> {
-        let actor = match d.staff_reason {
-            Some(r) => Actor::with_reason(d.principal.clone(), r)?,
-            None => Actor::new(d.principal.clone())?,
-        };
+    /// A trail over `log`, verified with `verify_keys`, summarising
+    /// over-budget refusals per window of `window_ms`.
+    pub(crate) fn new(log: AuditLog, verify_keys: Keyring, window_ms: i64) -> Self {
+        Self {
+            log,
+            verify_keys: std::sync::RwLock::new(verify_keys),
+            suppress: Suppressor::new(window_ms),
+        }
+    }
+
+    /// The record of `d`, not yet appended.
+    pub(crate) fn event(
+        &self,
+        d: &Decision<'_>,
+        req: &Request<'_>,
+    ) -> Result<AuditEvent, AuditError> {
         let outcome = if d.denial.is_some() {
             Outcome::Denied
         } else {
@@ -123,49 +210,71 @@ impl Trail {
         let mut ev = AuditEvent::new(
             req.now,
             d.scope,
-            actor,
+            actor(d.principal, d.staff_reason)?,
             &action_name(req.permission),
             resource(req)?,
             outcome,
         )?
         .with_request(facts(req));
         if let Some(denial) = d.denial {
-            ev = ev
-                .with_reason(clip(
-                    &format!("{}: {}", denial.reason().code(), denial.explain()),
-                    512,
-                ))?
-                .with_detail(
-                    "decision",
-                    DetailValue::Str(denial.reason().code().to_owned()),
-                )?;
+            ev = ev.with_reason(&denial_reason(denial))?.with_detail(
+                "decision",
+                DetailValue::Str(denial.reason().code().to_owned()),
+            )?;
         }
-        if let Some(k) = d.key.filter(|k| *k != d.principal) {
-            ev = ev.with_detail("key", DetailValue::Str(k.id().to_owned()))?;
+        if let Some(k) = d.key {
+            ev = ev.with_detail(KEY_ID_DETAIL, DetailValue::Str(k.id().to_owned()))?;
         }
         for (name, value) in d.details {
             ev = ev.with_detail(name, value.clone())?;
         }
-        self.log.append(ev).map(|_| ())
+        Ok(ev)
     }
 
-    /// Record a refused credential (best effort: the request is refused anyway).
+    /// Append the record of `d`.
+    pub(crate) fn record(&self, d: &Decision<'_>, req: &Request<'_>) -> Result<(), AuditError> {
+        self.log.append(self.event(d, req)?).map(|_| ())
+    }
+
+    /// Append the record of `d` and return the link later outcome records
+    /// of the same request point back to.
+    pub(crate) fn record_linked(
+        self: &Arc<Self>,
+        d: &Decision<'_>,
+        req: &Request<'_>,
+    ) -> Result<Arc<Link>, AuditError> {
+        let ev = self.event(d, req)?;
+        let template = ev.clone();
+        let Receipt { index, .. } = self.log.append(ev)?;
+        Ok(Arc::new(Link::new(Arc::clone(self), template, index)))
+    }
+
+    /// Record a refused credential (best effort: the request is refused
+    /// anyway). `claimed` is the key it names when that key exists, `scope`
+    /// that key's scope; otherwise the unattributed log receives it.
     pub(crate) fn record_unauthenticated(
         &self,
-        claimed: Option<Principal>,
+        claimed: Option<&Principal>,
         scope: Option<Scope>,
         req: &Request<'_>,
         denial: &Denial,
+        details: &[(&str, DetailValue)],
     ) {
-        let principal = claimed
-            .filter(|p| p.kind() == PrincipalKind::ApiKey)
-            .or_else(|| Principal::service("unidentified").ok());
-        let Some(principal) = principal else { return };
+        let fallback;
+        let principal = match claimed.filter(|p| p.kind() == PrincipalKind::ApiKey) {
+            Some(p) => p,
+            None => match Principal::service("unidentified") {
+                Ok(p) => {
+                    fallback = p;
+                    &fallback
+                }
+                Err(_) => return,
+            },
+        };
+        let key = claimed.filter(|p| p.kind() == PrincipalKind::ApiKey);
         let scope = scope.unwrap_or(Scope::tenant(UNATTRIBUTED));
+        let d = Decision::denied(principal, key, None, scope, denial).with_details(details);
         // Ignored on purpose: the caller is refused whether or not this lands.
-        let _ = self.record(
-            &Decision::denied(&principal, None, None, scope, denial),
-            req,
-        );
+        let _ = self.record(&d, req);
     }
 }

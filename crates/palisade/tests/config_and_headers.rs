@@ -149,6 +149,8 @@ fn csp_builder_is_strict() {
     let app = Csp::strict()
         .directive("default-src", ["'self'"])
         .directive("img-src", ["'self'", "data:"])
+        // `data:` is refused unless named as an unsafe opt-in (issue 11).
+        .allow_unsafe_source("data:")
         .directive("script-src", ["'self'", "'sha256-abc+/='"])
         .frame_ancestors(&["https://portal.example".to_owned()])
         .upgrade_insecure_requests()
