@@ -50,3 +50,114 @@ async fn authorize_async_refuses_an_unknown_key_like_authorize() {
         DenialKind::Unauthenticated
     );
 }
+
+mod remote {
+    //! A key store whose entries are never in memory: every lookup is a
+    //! miss and every fetch waits once (as a database round trip would).
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+
+    use palisade::apikey::{
+        ApiKeyError, BoxFuture, Change, KeyEntry, KeyId, KeyRecord, KeyStore, Lookup, MemoryStore,
+        Replaced, StoreError,
+    };
+    use palisade::tenancy::TenantId;
+
+    #[derive(Default)]
+    pub(crate) struct RemoteStore(pub(crate) MemoryStore);
+
+    /// Pending on the first poll (waking itself), then `value`.
+    struct OneRoundTrip<T>(Option<T>, bool);
+
+    impl<T: Unpin> Future for OneRoundTrip<T> {
+        type Output = T;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+            if self.1 {
+                Poll::Ready(self.0.take().expect("polled after completion"))
+            } else {
+                self.1 = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+
+    impl KeyStore for RemoteStore {
+        fn lookup(&self, _: &KeyId) -> Lookup {
+            Lookup::Miss
+        }
+        fn lookup_import(&self, _: &[u8; 32]) -> Lookup {
+            Lookup::Absent
+        }
+        fn has_imports(&self) -> bool {
+            false
+        }
+        fn fetch<'a>(
+            &'a self,
+            id: &'a KeyId,
+        ) -> BoxFuture<'a, Result<Option<Arc<KeyEntry>>, StoreError>> {
+            Box::pin(OneRoundTrip(Some(Ok(self.0.lookup(id).found())), false))
+        }
+        fn fetch_import<'a>(
+            &'a self,
+            _: &'a [u8; 32],
+        ) -> BoxFuture<'a, Result<Option<Arc<KeyEntry>>, StoreError>> {
+            Box::pin(std::future::ready(Ok(None)))
+        }
+        fn insert(&self, record: KeyRecord) -> BoxFuture<'_, Result<Arc<KeyEntry>, ApiKeyError>> {
+            self.0.insert(record)
+        }
+        fn update<'a>(
+            &'a self,
+            id: &'a KeyId,
+            change: Change<'a>,
+        ) -> BoxFuture<'a, Result<Arc<KeyEntry>, ApiKeyError>> {
+            self.0.update(id, change)
+        }
+        fn replace<'a>(
+            &'a self,
+            old: &'a KeyId,
+            change_old: Change<'a>,
+            successor: KeyRecord,
+        ) -> BoxFuture<'a, Result<Replaced, ApiKeyError>> {
+            self.0.replace(old, change_old, successor)
+        }
+        fn list_by_tenant(
+            &self,
+            tenant: TenantId,
+        ) -> BoxFuture<'_, Result<Vec<Arc<KeyEntry>>, StoreError>> {
+            self.0.list_by_tenant(tenant)
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_key_store_miss_is_awaited_by_authorize_async_and_fails_closed_in_authorize() {
+    use palisade::apikey::NewKey;
+    use palisade::tenancy::{Principal, Scope, TenantId};
+    use palisade::{Palisade, PalisadeConfig};
+
+    let acme = TenantId::new_v7();
+    let policy = common::policy(acme, TenantId::new_v7());
+    let p = Palisade::builder(PalisadeConfig::default())
+        .key_store(remote::RemoteStore::default())
+        .policy_toml(&policy)
+        .at(at(0))
+        .build()
+        .unwrap();
+    let new = NewKey::new(Scope::tenant(acme), "remote")
+        .owner(Principal::user("alice@acme.example").unwrap())
+        .scopes(["inbox:*"])
+        .unwrap();
+    let key = p.keys().issue(new, at(0)).unwrap();
+    let req = key_req(key.expose_secret(), "inbox:read", at(1));
+    // The sync path never blocks on the backend: 503, not an allow and not 401.
+    let d = p.authorize(&req).unwrap_err();
+    assert_eq!(d.reason(), DenyReason::Internal, "{}", d.explain());
+    assert_eq!(d.kind(), DenialKind::Unavailable);
+    // The async path awaits the fetch and allows.
+    let auth = p.authorize_async(&req).await.unwrap();
+    assert_eq!(auth.tenant(), acme);
+}
