@@ -17,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Ed25519 so that the tenant (a third party) can verify without our secret.
     let signer = CheckpointSigner::generate_ed25519(KeyId::new("audit-ed25519-2026-11")?)?;
-    let keys = Keyring::new().with(signer.key_id().clone(), signer.verify_key());
+    let keys = Keyring::new().with(signer.key_id().clone(), signer.verify_key())?;
     let public = signer
         .verify_key()
         .ed25519_public_bytes()
@@ -89,7 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = dir.path().join("acme-export.jsonl");
     std::fs::write(&path, &export)?;
 
-    let report = verify(&export, &keys);
+    let report = verify(&export, &keys, acme);
     println!("exported {} records, {} bytes", n, export.len());
     println!(
         "verify: ok={} records={} checkpoints={} signed_size={}",
@@ -110,7 +110,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("record 1003 not found")?;
     *victim = victim.replacen("\"status\":\"denied\"", "\"status\":\"allowed\"", 1);
     let tampered = lines.join("\n") + "\n";
-    let report = verify(tampered.as_bytes(), &keys);
+    let report = verify(tampered.as_bytes(), &keys, acme);
     match &report.problem {
         Some(f) => println!("tampered export: {f}"),
         None => println!("tampered export: NOT detected (this is a bug)"),

@@ -6,20 +6,24 @@ use palisade_audit::{
     ConsistencyProof, InclusionProof, KeyId, Keyring, VerifyKey, VerifyOptions, decode_record,
     encode_record, verify_with,
 };
+use palisade_tenancy::TenantId;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let keys = Keyring::new().with(
-        KeyId::new("k1").unwrap(),
-        VerifyKey::hmac(&[0x0b; 32]).unwrap(),
-    );
-    let strict = verify_with(data, &keys, &VerifyOptions::default());
+    let keys = Keyring::new()
+        .with(
+            KeyId::new("k1").unwrap(),
+            VerifyKey::hmac(&[0x0b; 32]).unwrap(),
+        )
+        .unwrap();
+    let tenant = TenantId::from_bytes([0x11; 16]);
+    let strict = verify_with(data, &keys, &VerifyOptions::new(tenant));
     let lax = verify_with(
         data,
         &keys,
         &VerifyOptions {
             allow_unsigned_tail: true,
             trusted: Some((3, [0; 32])),
-            ..VerifyOptions::default()
+            ..VerifyOptions::new(tenant)
         },
     );
     assert!(strict.records <= data.len() as u64 && lax.records <= data.len() as u64);

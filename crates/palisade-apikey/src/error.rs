@@ -69,7 +69,7 @@ pub enum ApiKeyError {
     },
     /// A granted scope is not a permission pattern (`*` or `resource:action`).
     #[error(
-        "invalid scope `{input}`: use `*` or `resource:action`, each part `*` or 1-64 characters of `A-Z a-z 0-9 _ - .`"
+        "invalid scope `{input}`: use `*` or `resource:action`, each part `*` or 1 or more characters of `a-z 0-9 _ - .` (lowercase), at most 64 bytes in all"
     )]
     ScopeSyntax {
         /// The scope given (clipped).

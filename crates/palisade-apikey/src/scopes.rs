@@ -1,58 +1,34 @@
-//! Granted scopes: permission patterns `resource:action` (the strings that
-//! `palisade-rbac` compiles, with exactly its pattern grammar), with `*` as
-//! a whole-part wildcard and `*` alone for every permission.
+//! Granted scopes: permission patterns `resource:action` in the one
+//! permission grammar of `palisade-tenancy` (shared with `palisade-rbac`
+//! and audit action names): lowercase parts, `*` as a whole-part wildcard,
+//! `*` alone for every permission, at most 64 bytes.
 
 use crate::error::ApiKeyError;
 
-/// Longest accepted part (resource or action) of a scope string.
+/// Longest accepted part (resource or action) of a scope string; the whole
+/// scope is at most [`palisade_tenancy::MAX_PERMISSION_LEN`] (64) bytes.
 pub const MAX_SCOPE_PART_LEN: usize = 64;
 
-/// A resource or action name: `palisade-rbac`'s rule, byte for byte.
-fn name_ok(p: &str) -> bool {
-    !p.is_empty()
-        && p.len() <= MAX_SCOPE_PART_LEN
-        && p.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
-fn part_ok(p: &str) -> bool {
-    p == "*" || name_ok(p)
-}
-
-/// Check that `scope` is a permission pattern as `palisade-rbac` accepts
-/// one: `*`, or `resource:action` with each part `*` or 1–64 characters of
-/// `A-Z a-z 0-9 _ - .` (case-sensitive).
+/// Check that `scope` is a permission pattern
+/// ([`palisade_tenancy::check_pattern`]): `*`, or `resource:action` with
+/// each part `*` or 1 or more characters of `a-z 0-9 _ - .`, at most 64
+/// bytes in all.
 ///
 /// # Errors
 /// [`ApiKeyError::ScopeSyntax`] otherwise.
 pub fn validate_scope(scope: &str) -> Result<(), ApiKeyError> {
-    if scope == "*" {
-        return Ok(());
-    }
-    match scope.split_once(':') {
-        Some((r, a)) if part_ok(r) && part_ok(a) => Ok(()),
-        _ => Err(ApiKeyError::ScopeSyntax {
-            input: crate::error::clip(scope, 80),
-        }),
-    }
+    palisade_tenancy::check_pattern(scope).map_err(|_| ApiKeyError::ScopeSyntax {
+        input: crate::error::clip(scope, 80),
+    })
 }
 
 /// True when the granted scope `granted` covers the permission `required`
-/// (`resource:action`): `granted` is `*`, or each part is equal
-/// (case-sensitive) or the granted part is `*`. A `required` without `:`
-/// never matches, nor does a malformed `granted`. No allocation.
+/// (`resource:action`): `granted` is `*`, or each part is equal or the
+/// granted part is `*` ([`palisade_tenancy::pattern_covers`]). A `required`
+/// without `:` never matches, nor does a malformed `granted`. No allocation.
 #[must_use]
 pub fn scope_covers(granted: &str, required: &str) -> bool {
-    let Some((rr, ra)) = required.split_once(':') else {
-        return false;
-    };
-    if granted == "*" {
-        return true;
-    }
-    let Some((gr, ga)) = granted.split_once(':') else {
-        return false;
-    };
-    (gr == "*" || gr == rr) && (ga == "*" || ga == ra)
+    palisade_tenancy::pattern_covers(granted, required)
 }
 
 #[cfg(test)]
@@ -67,7 +43,6 @@ mod tests {
             "*:*",
             "*",
             "a.b-c_d:x9",
-            "Knowledge:Read",
         ] {
             assert!(validate_scope(ok).is_ok(), "{ok}");
         }
@@ -81,14 +56,15 @@ mod tests {
             "**",
             "*:",
             "",
+            "Knowledge:Read",
         ] {
             assert!(
                 matches!(validate_scope(bad), Err(ApiKeyError::ScopeSyntax { .. })),
                 "{bad}"
             );
         }
-        assert!(validate_scope(&format!("{}:x", "a".repeat(64))).is_ok());
-        assert!(validate_scope(&format!("{}:x", "a".repeat(65))).is_err());
+        assert!(validate_scope(&format!("{}:x", "a".repeat(62))).is_ok());
+        assert!(validate_scope(&format!("{}:x", "a".repeat(63))).is_err());
     }
 
     #[test]

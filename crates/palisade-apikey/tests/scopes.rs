@@ -1,7 +1,7 @@
-//! Granted scopes use exactly `palisade-rbac`'s permission-pattern grammar
-//! (`crates/palisade-rbac/src/permission.rs`: `parse_pattern`, `valid_part`),
-//! so every pattern a policy accepts as a key scope can be granted to a key
-//! and nothing else can.
+//! Granted scopes use exactly the permission-pattern grammar that
+//! `palisade-rbac` uses (`palisade_tenancy::check_pattern`, issue 11 F3: one
+//! grammar, lowercase, at most 64 bytes), so every pattern a policy accepts
+//! as a key scope can be granted to a key and nothing else can.
 
 use palisade_apikey::{
     ApiKeyError, ApiKeys, KeyFormat, NewKey, Pepper, PepperSet, Rejection, VerifyContext,
@@ -19,18 +19,16 @@ fn rbac_accepts() -> Vec<String> {
         "chat:*",
         "*:read",
         "chat:read",
-        "Chat:Read",
-        "INBOX:WRITE",
         "inbox.v2:read-all",
-        "A1_-.:z9",
+        "a1_-.:z9",
         "_:-",
         ".:.",
         "0:9",
     ]
     .map(String::from)
     .to_vec();
-    v.push(format!("{}:{}", "R".repeat(64), "a".repeat(64)));
-    v.push(format!("*:{}", "Z".repeat(64)));
+    v.push(format!("{}:{}", "r".repeat(31), "a".repeat(32)));
+    v.push(format!("*:{}", "z".repeat(62)));
     v
 }
 
@@ -54,11 +52,15 @@ fn rbac_refuses() -> Vec<String> {
         "é:read",
         "chat/x:read",
         "chat:read\n",
+        "Chat:Read",
+        "INBOX:WRITE",
+        "A1_-.:z9",
     ]
     .map(String::from)
     .to_vec();
-    v.push(format!("{}:a", "r".repeat(65)));
-    v.push(format!("r:{}", "A".repeat(65)));
+    v.push(format!("{}:a", "r".repeat(63)));
+    v.push(format!("r:{}", "a".repeat(63)));
+    v.push(format!("{}:{}", "r".repeat(64), "a".repeat(64)));
     v
 }
 
@@ -84,10 +86,10 @@ fn tenant() -> Scope {
 }
 
 #[test]
-fn uppercase_and_whole_wildcard_scopes_cover_case_sensitively() {
-    assert!(scope_covers("*", "Any:Thing"));
-    assert!(scope_covers("Chat:*", "Chat:Read"));
-    assert!(!scope_covers("Chat:*", "chat:read"));
+fn whole_wildcard_scopes_cover_exact_parts() {
+    assert!(scope_covers("*", "any:thing"));
+    assert!(scope_covers("chat:*", "chat:read"));
+    assert!(!scope_covers("chat:*", "chatx:read"));
     assert!(!scope_covers("chat:read", "chat:Read"));
 
     let keys = ApiKeys::in_memory(
@@ -98,13 +100,14 @@ fn uppercase_and_whole_wildcard_scopes_cover_case_sensitively() {
     let ctx = |p: &'static str| VerifyContext::new(now).require(p);
     let k = keys
         .issue(
-            NewKey::new(tenant(), "k").scopes(["Billing:Read"]).unwrap(),
+            NewKey::new(tenant(), "k").scopes(["billing:read"]).unwrap(),
             now,
         )
         .unwrap();
-    assert!(keys.verify(k.expose_secret(), &ctx("Billing:Read")).is_ok());
+    assert!(keys.verify(k.expose_secret(), &ctx("billing:read")).is_ok());
+    assert!(NewKey::new(tenant(), "k").scopes(["Billing:Read"]).is_err());
     assert_eq!(
-        keys.verify(k.expose_secret(), &ctx("billing:read"))
+        keys.verify(k.expose_secret(), &ctx("billing:write"))
             .unwrap_err(),
         Rejection::ScopeMissing
     );

@@ -199,7 +199,7 @@ fn verification(c: &mut Criterion) {
     const N: u64 = 100_000;
     let tenant = TenantId::from_bytes([1; 16]);
     let s = signer();
-    let keys = Keyring::new().with(s.key_id().clone(), s.verify_key());
+    let keys = Keyring::new().with(s.key_id().clone(), s.verify_key()).unwrap();
     let mut log = TenantLog::new(tenant, Box::new(MemorySink::new()), s).with_policy(POLICY);
     for i in 0..N {
         log.append(event(tenant, i)).unwrap();
@@ -237,7 +237,7 @@ fn verification_1m(_c: &mut Criterion) {
     const N: u64 = 1_000_000;
     let tenant = TenantId::from_bytes([1; 16]);
     let s = signer();
-    let keys = Keyring::new().with(s.key_id().clone(), s.verify_key());
+    let keys = Keyring::new().with(s.key_id().clone(), s.verify_key()).unwrap();
     let mut log = TenantLog::new(tenant, Box::new(MemorySink::new()), s).with_policy(POLICY);
     for i in 0..N {
         log.append(event(tenant, i)).unwrap();

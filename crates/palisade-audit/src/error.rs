@@ -47,6 +47,16 @@ pub enum AuditError {
         /// The offending input (clipped).
         input: String,
     },
+    /// A key id was given a second, different key (a keyring entry, or a
+    /// signer rotated in under an id already used): checkpoints signed
+    /// under the old key would stop verifying, or the two would be confused.
+    #[error(
+        "key id `{key_id}` is already in use with another key: give the new key a new id (e.g. bump its version suffix)"
+    )]
+    KeyIdReused {
+        /// The key id.
+        key_id: String,
+    },
     /// Key material has the wrong length or encoding.
     #[error("invalid {kind} key: {reason}")]
     Key {

@@ -3,7 +3,7 @@
 
 use crate::error::{AuditError, Result};
 use crate::redact::Commitment;
-use crate::validate::{check_actor, check_name, check_request_id, check_text, check_time};
+use crate::validate::{check_action, check_actor, check_name, check_request_id, check_text, check_time};
 use palisade_tenancy::{Principal, Scope, Timestamp};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -278,9 +278,11 @@ impl AuditEvent {
     /// (the clock is never read here).
     ///
     /// # Errors
-    /// [`AuditError::Field`] when `action` is not 1–64 bytes of
-    /// `a-z 0-9 _ . -` (e.g. `billing.update`); [`AuditError::Random`] when
-    /// the system RNG fails.
+    /// [`AuditError::Field`] when `action` is neither a permission
+    /// `resource:action` nor a plain name, in the shared grammar of
+    /// [`palisade_tenancy::check_action`] (1–64 bytes of `a-z 0-9 _ . -`
+    /// with at most one `:`, e.g. `billing:update` or `apikey.issue`);
+    /// [`AuditError::Random`] when the system RNG fails.
     pub fn new(
         time: Timestamp,
         scope: Scope,
@@ -310,7 +312,7 @@ impl AuditEvent {
         resource: Resource,
         outcome: Outcome,
     ) -> Result<Self> {
-        check_name("action", action)?;
+        check_action(action)?;
         check_time(time)?;
         Ok(Self {
             id,

@@ -8,7 +8,7 @@ use crate::error::{AuditError, Result};
 use crate::event::{MAX_DETAILS, MAX_REASON_LEN, MAX_TEXT_LEN, Outcome};
 use crate::keys::{Algorithm, KeyId};
 use crate::merkle::Hash;
-use crate::validate::{check_actor, check_name, check_request_id, check_text, check_time};
+use crate::validate::{check_action, check_actor, check_name, check_request_id, check_text, check_time};
 use palisade_tenancy::{Principal, Scope, TenantId, Timestamp};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -227,7 +227,7 @@ impl EventIn<'_> {
             .parse()
             .map_err(|_| bad("actor.principal", "expected `kind:id`"))?;
         check_actor(&principal, self.actor.reason.as_deref())?;
-        check_name("action", &self.action)?;
+        check_action(&self.action)?;
         check_name("resource.type", &self.resource.kind)?;
         check_text("resource.uid", &self.resource.uid, MAX_TEXT_LEN, true)?;
         let outcome = Outcome::parse(&self.status)

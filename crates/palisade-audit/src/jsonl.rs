@@ -136,7 +136,7 @@ impl JsonlFileSink {
             return Ok((sink, Resume::default(), torn));
         }
         let mut leaves = Vec::new();
-        let (report, last_checkpoint) = scan(&data, &mut leaves);
+        let (report, last_checkpoint) = scan(&data, tenant, &mut leaves);
         let fail = |problem: String| AuditError::ResumeFailed {
             path: path.display().to_string(),
             problem,

@@ -238,6 +238,18 @@ impl VerifyKey {
         }
     }
 
+    /// True when both are the same key (HMAC secrets compared in constant time).
+    pub(crate) fn same_key(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        match (&self.0, &other.0) {
+            (VerifyKind::Hmac(a), VerifyKind::Hmac(b)) => {
+                a.0.len() == b.0.len() && bool::from(a.0.ct_eq(&b.0))
+            }
+            (VerifyKind::Ed25519(a), VerifyKind::Ed25519(b)) => a == b,
+            _ => false,
+        }
+    }
+
     /// The Ed25519 public key bytes (to publish for third-party
     /// verifiers), or `None` for an HMAC key.
     #[must_use]
@@ -290,17 +302,38 @@ impl Keyring {
         Self::default()
     }
 
-    /// Add (or replace) the key for `id`.
-    pub fn insert(&mut self, id: KeyId, key: VerifyKey) -> &mut Self {
-        self.keys.insert(id, key);
-        self
+    /// Add the key for `id`. Adding the same key again is a no-op.
+    ///
+    /// # Errors
+    /// [`AuditError::KeyIdReused`] when `id` already has another key: a key
+    /// id names one key forever, so a replacement would make every
+    /// checkpoint signed under the old key fail to verify.
+    pub fn insert(&mut self, id: KeyId, key: VerifyKey) -> Result<&mut Self> {
+        match self.keys.get(&id) {
+            Some(old) if !old.same_key(&key) => Err(AuditError::KeyIdReused {
+                key_id: id.as_str().to_owned(),
+            }),
+            Some(_) => Ok(self),
+            None => {
+                self.keys.insert(id, key);
+                Ok(self)
+            }
+        }
     }
 
     /// Builder form of [`Keyring::insert`].
+    ///
+    /// # Errors
+    /// As [`Keyring::insert`].
+    pub fn with(mut self, id: KeyId, key: VerifyKey) -> Result<Self> {
+        self.insert(id, key)?;
+        Ok(self)
+    }
+
+    /// True when no key is held.
     #[must_use]
-    pub fn with(mut self, id: KeyId, key: VerifyKey) -> Self {
-        self.keys.insert(id, key);
-        self
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
     }
 
     /// The key for `id`.

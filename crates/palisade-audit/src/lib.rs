@@ -10,7 +10,7 @@
 //!
 //! let tenant = TenantId::new_v7();
 //! let signer = CheckpointSigner::generate_hmac(KeyId::new("audit-hmac-v1")?)?;
-//! let keys = Keyring::new().with(signer.key_id().clone(), signer.verify_key());
+//! let keys = Keyring::new().with(signer.key_id().clone(), signer.verify_key())?;
 //! let log = AuditLog::new(Box::new(MemorySinks), signer);
 //!
 //! let now = Timestamp::from_unix_seconds(1_800_000_000);
@@ -33,7 +33,7 @@
 //! let mut export = Vec::new();
 //! log.export(tenant, now, &mut export)?;
 //! assert!(!String::from_utf8_lossy(&export).contains("sk_live"));
-//! let report = verify(&export, &keys);
+//! let report = verify(&export, &keys, tenant);
 //! assert!(report.is_ok(), "{:?}", report.problem);
 //! assert_eq!(report.records, 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())

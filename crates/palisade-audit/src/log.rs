@@ -6,7 +6,7 @@ use crate::checkpoint::Checkpoint;
 use crate::default_redactor::DefaultRedactor;
 use crate::error::{AuditError, Result};
 use crate::event::AuditEvent;
-use crate::keys::CheckpointSigner;
+use crate::keys::{CheckpointSigner, KeyId};
 use crate::merkle::{Hash, Tree, leaf_hash};
 use crate::proof::{ConsistencyProof, InclusionProof};
 use crate::redact::{Redactor, apply};
@@ -59,6 +59,8 @@ pub struct TenantLog {
     /// Time of the first record not yet covered by a checkpoint.
     pending_since: Option<Timestamp>,
     closed: bool,
+    /// Key ids that signed this log before (rotated out, or read on resume).
+    used_ids: Vec<KeyId>,
 }
 
 impl core::fmt::Debug for TenantLog {
@@ -111,6 +113,7 @@ impl TenantLog {
             }),
             last: state.last_checkpoint,
             closed: false,
+            used_ids: Vec::new(),
         }
     }
 
@@ -130,8 +133,26 @@ impl TenantLog {
 
     /// Sign future checkpoints with `signer` (key rotation). Verifiers need
     /// both the old and the new key id in their keyring.
-    pub fn rotate_signer(&mut self, signer: Arc<CheckpointSigner>) {
+    ///
+    /// # Errors
+    /// [`AuditError::KeyIdReused`] when `signer`'s key id has signed in this
+    /// log before (the current key or an earlier one): a key id names one
+    /// key forever.
+    pub fn rotate_signer(&mut self, signer: Arc<CheckpointSigner>) -> Result<()> {
+        if self.has_used(signer.key_id()) {
+            return Err(AuditError::KeyIdReused {
+                key_id: signer.key_id().as_str().to_owned(),
+            });
+        }
+        self.used_ids.push(signer.key_id().clone());
         self.signer = signer;
+        Ok(())
+    }
+
+    /// True when `id` has signed (or is signing) this log's checkpoints.
+    #[must_use]
+    pub fn has_used(&self, id: &KeyId) -> bool {
+        self.signer.key_id() == id || self.used_ids.contains(id)
     }
 
     /// The tenant.

@@ -1,5 +1,5 @@
-//! `palisade-audit verify FILE [--hmac-key-file ID=PATH]... [--ed25519-public-key ID=HEX]...
-//! [--tenant TEN] [--trusted-size N --trusted-root HEX] [--allow-unsigned-tail]`
+//! `palisade-audit verify FILE --tenant TEN [--hmac-key-file ID=PATH]... [--ed25519-public-key ID=HEX]...
+//! [--trusted-size N --trusted-root HEX] [--allow-unsigned-tail]`
 //!
 //! Exit status: 0 verified, 1 a problem was found, 2 usage or I/O error.
 
@@ -7,12 +7,12 @@ use palisade_audit::{KeyId, Keyring, VerifyKey, VerifyOptions, verify_with};
 use std::process::ExitCode;
 use zeroize::Zeroizing;
 
-const USAGE: &str = "usage: palisade-audit verify FILE [--hmac-key-file ID=PATH]... [--ed25519-public-key ID=HEX]...
-                      [--tenant TEN_ID] [--trusted-size N --trusted-root HEX] [--allow-unsigned-tail]
+const USAGE: &str = "usage: palisade-audit verify FILE --tenant TEN_ID [--hmac-key-file ID=PATH]... [--ed25519-public-key ID=HEX]...
+                      [--trusted-size N --trusted-root HEX] [--allow-unsigned-tail]
 
   --hmac-key-file ID=PATH     HMAC-SHA256 key with key id ID; PATH holds the key as hex (64-128 hex digits)
   --ed25519-public-key ID=HEX Ed25519 public key (64 hex digits) with key id ID
-  --tenant TEN_ID             require the export to be this tenant's
+  --tenant TEN_ID             (required) the tenant whose export this must be
   --trusted-size, --trusted-root  a checkpoint you already trust: detects truncation
   --allow-unsigned-tail       accept records after the last checkpoint (a live file)";
 
@@ -48,7 +48,8 @@ fn run(args: &[String]) -> Result<bool, String> {
     }
     let mut file = None;
     let mut keys = Keyring::new();
-    let mut opts = VerifyOptions::default();
+    let mut tenant = None;
+    let mut allow_unsigned_tail = false;
     let (mut tsize, mut troot) = (None, None);
     while let Some(a) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("`{a}` needs a value"));
@@ -64,16 +65,18 @@ fn run(args: &[String]) -> Result<bool, String> {
                     hex::decode(text.trim())
                         .map_err(|_| format!("`{path}` must hold the key as hex"))?,
                 );
-                keys.insert(id, VerifyKey::hmac(&bytes).map_err(|e| e.to_string())?);
+                keys.insert(id, VerifyKey::hmac(&bytes).map_err(|e| e.to_string())?)
+                    .map_err(|e| e.to_string())?;
             }
             "--ed25519-public-key" => {
                 let (id, h) = split_id(value()?)?;
                 let mut pk = [0u8; 32];
                 hex::decode_to_slice(h, &mut pk)
                     .map_err(|_| "the Ed25519 public key must be 64 hex digits".to_string())?;
-                keys.insert(id, VerifyKey::ed25519(&pk).map_err(|e| e.to_string())?);
+                keys.insert(id, VerifyKey::ed25519(&pk).map_err(|e| e.to_string())?)
+                    .map_err(|e| e.to_string())?;
             }
-            "--tenant" => opts.tenant = Some(value()?.parse().map_err(|e| format!("{e}"))?),
+            "--tenant" => tenant = Some(value()?.parse().map_err(|e| format!("{e}"))?),
             "--trusted-size" => {
                 tsize = Some(
                     value()?
@@ -87,12 +90,15 @@ fn run(args: &[String]) -> Result<bool, String> {
                     .map_err(|_| "`--trusted-root` takes 64 hex digits".to_string())?;
                 troot = Some(r);
             }
-            "--allow-unsigned-tail" => opts.allow_unsigned_tail = true,
+            "--allow-unsigned-tail" => allow_unsigned_tail = true,
             f if f.starts_with("--") => return Err(format!("unknown option `{f}`")),
             f if file.is_none() => file = Some(f.to_owned()),
             f => return Err(format!("unexpected argument `{f}`")),
         }
     }
+    let tenant = tenant.ok_or("`--tenant TEN_ID` is required: an export verifies only as its own tenant's")?;
+    let mut opts = VerifyOptions::new(tenant);
+    opts.allow_unsigned_tail = allow_unsigned_tail;
     opts.trusted = match (tsize, troot) {
         (Some(s), Some(r)) => Some((s, r)),
         (None, None) => None,

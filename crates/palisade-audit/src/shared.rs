@@ -3,16 +3,16 @@
 
 use crate::checkpoint::Checkpoint;
 use crate::default_redactor::DefaultRedactor;
-use crate::error::Result;
+use crate::error::{AuditError, Result};
 use crate::event::AuditEvent;
-use crate::keys::CheckpointSigner;
+use crate::keys::{CheckpointSigner, KeyId};
 use crate::log::{CheckpointPolicy, Receipt, TenantLog};
 use crate::redact::Redactor;
 use crate::sink::{AuditSink, MemorySink, Resume};
 use palisade_tenancy::{TenantId, Timestamp};
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 /// Opens the sink of a tenant's log the first time the tenant is seen.
 pub trait SinkFactory: Send + Sync {
@@ -35,6 +35,15 @@ impl SinkFactory for MemorySinks {
 
 type Shared = Arc<Mutex<TenantLog>>;
 
+/// One tenant's place in the map: the log once opened, and the lock that
+/// serialises opening it (so a slow replay of one tenant's file never holds
+/// the map's lock, and other tenants keep appending meanwhile).
+#[derive(Default)]
+struct Slot {
+    log: OnceLock<Shared>,
+    opening: Mutex<()>,
+}
+
 /// Per-tenant audit logs behind one thread-safe handle.
 ///
 /// ```
@@ -45,9 +54,11 @@ type Shared = Arc<Mutex<TenantLog>>;
 /// # Ok::<(), palisade_audit::AuditError>(())
 /// ```
 pub struct AuditLog {
-    tenants: RwLock<HashMap<TenantId, Shared>>,
+    tenants: RwLock<HashMap<TenantId, Arc<Slot>>>,
     factory: Box<dyn SinkFactory>,
     signer: RwLock<Arc<CheckpointSigner>>,
+    /// Every key id this handle has signed with (the current one last).
+    used_ids: Mutex<Vec<KeyId>>,
     redactor: Arc<dyn Redactor>,
     policy: CheckpointPolicy,
 }
@@ -66,6 +77,7 @@ impl AuditLog {
         Self {
             tenants: RwLock::new(HashMap::new()),
             factory,
+            used_ids: Mutex::new(vec![signer.key_id().clone()]),
             signer: RwLock::new(Arc::new(signer)),
             redactor: Arc::new(DefaultRedactor),
             policy: CheckpointPolicy::default(),
@@ -86,18 +98,36 @@ impl AuditLog {
         self
     }
 
-    fn tenant(&self, tenant: TenantId) -> Result<Shared> {
-        if let Some(t) = self
+    fn slot(&self, tenant: TenantId) -> Arc<Slot> {
+        if let Some(s) = self
             .tenants
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&tenant)
         {
-            return Ok(Arc::clone(t));
+            return Arc::clone(s);
         }
-        let mut map = self.tenants.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(t) = map.get(&tenant) {
-            return Ok(Arc::clone(t));
+        // Only the map entry is made under the write lock: no I/O here.
+        Arc::clone(
+            self.tenants
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(tenant)
+                .or_default(),
+        )
+    }
+
+    fn tenant(&self, tenant: TenantId) -> Result<Shared> {
+        let slot = self.slot(tenant);
+        if let Some(log) = slot.log.get() {
+            return Ok(Arc::clone(log));
+        }
+        // Threads wanting this tenant wait here while its file is replayed;
+        // other tenants are not blocked. A failed open is not remembered:
+        // the next use tries again (and fails again while the file is bad).
+        let _opening = slot.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(log) = slot.log.get() {
+            return Ok(Arc::clone(log));
         }
         let (sink, state) = self.factory.open(tenant)?;
         let signer = Arc::clone(&self.signer.read().unwrap_or_else(PoisonError::into_inner));
@@ -105,8 +135,17 @@ impl AuditLog {
             .with_redactor(Arc::clone(&self.redactor))
             .with_policy(self.policy);
         let shared = Arc::new(Mutex::new(log));
-        map.insert(tenant, Arc::clone(&shared));
-        Ok(shared)
+        Ok(Arc::clone(slot.log.get_or_init(|| shared)))
+    }
+
+    /// The logs opened so far.
+    fn open_logs(&self) -> Vec<Shared> {
+        self.tenants
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter_map(|s| s.log.get().cloned())
+            .collect()
     }
 
     /// Run `f` on `tenant`'s log (opening it on first use), under its lock.
@@ -152,15 +191,8 @@ impl AuditLog {
     /// # Errors
     /// The first tenant error; the other tenants are still ticked.
     pub fn tick(&self, now: Timestamp) -> Result<()> {
-        let all: Vec<Shared> = self
-            .tenants
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
         let mut first = Ok(());
-        for t in all {
+        for t in self.open_logs() {
             let mut g = t.lock().unwrap_or_else(PoisonError::into_inner);
             let r = g.tick(now).and_then(|_| g.commit());
             if first.is_ok() {
@@ -171,18 +203,38 @@ impl AuditLog {
     }
 
     /// Sign every future checkpoint of every tenant with `signer`.
-    pub fn rotate_signer(&self, signer: CheckpointSigner) {
+    ///
+    /// # Errors
+    /// [`AuditError::KeyIdReused`] when `signer`'s key id has been used
+    /// before (by this handle, or in an open tenant's stored log); nothing
+    /// is rotated then.
+    pub fn rotate_signer(&self, signer: CheckpointSigner) -> Result<()> {
+        let mut used = self.used_ids.lock().unwrap_or_else(PoisonError::into_inner);
+        let logs = self.open_logs();
+        let reused = used.contains(signer.key_id())
+            || logs.iter().any(|t| {
+                t.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .has_used(signer.key_id())
+            });
+        if reused {
+            return Err(AuditError::KeyIdReused {
+                key_id: signer.key_id().as_str().to_owned(),
+            });
+        }
+        used.push(signer.key_id().clone());
         let signer = Arc::new(signer);
         *self.signer.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&signer);
-        for t in self
-            .tenants
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-        {
-            t.lock()
+        let mut first = Ok(());
+        for t in logs {
+            let r = t
+                .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .rotate_signer(Arc::clone(&signer));
+            if first.is_ok() {
+                first = r;
+            }
         }
+        first
     }
 }

@@ -27,6 +27,16 @@ pub(crate) fn check_name(field: &'static str, s: &str) -> Result<()> {
     }
 }
 
+/// An action: a permission `resource:action` or a plain name, in the one
+/// grammar of [`palisade_tenancy::check_action`] (at most 64 bytes,
+/// lowercase), so every permission a policy accepts is recorded verbatim.
+pub(crate) fn check_action(s: &str) -> Result<()> {
+    palisade_tenancy::check_action(s).map_err(|_| AuditError::Field {
+        field: "action",
+        reason: "use a permission `resource:action` or a name, 1-64 characters of `a-z 0-9 _ . -` (and one `:`)",
+    })
+}
+
 /// Text without control characters, at most `max` bytes, non-empty if `non_empty`.
 pub(crate) fn check_text(field: &'static str, s: &str, max: usize, non_empty: bool) -> Result<()> {
     if non_empty && s.is_empty() {

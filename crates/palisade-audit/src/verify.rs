@@ -168,10 +168,11 @@ impl Report {
 }
 
 /// Options for [`verify_with`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct VerifyOptions {
-    /// Require the header to name this tenant.
-    pub tenant: Option<TenantId>,
+    /// The tenant whose export this must be: the header and every line must
+    /// name it (another tenant's export is [`Problem::WrongTenant`]).
+    pub tenant: TenantId,
     /// A checkpoint `(size, root)` the auditor already trusts (e.g. a
     /// published one): the export must extend it. This is what detects a
     /// truncation that removed whole checkpoints from the end.
@@ -181,10 +182,23 @@ pub struct VerifyOptions {
     pub allow_unsigned_tail: bool,
 }
 
-/// Verify an export with default options. Never panics on any input.
+impl VerifyOptions {
+    /// Default options for `tenant`'s export: no trusted checkpoint, no
+    /// unsigned tail accepted.
+    #[must_use]
+    pub fn new(tenant: TenantId) -> Self {
+        Self {
+            tenant,
+            trusted: None,
+            allow_unsigned_tail: false,
+        }
+    }
+}
+
+/// Verify `tenant`'s export with default options. Never panics on any input.
 #[must_use]
-pub fn verify(export: &[u8], keys: &Keyring) -> Report {
-    verify_with(export, keys, &VerifyOptions::default())
+pub fn verify(export: &[u8], keys: &Keyring, tenant: TenantId) -> Report {
+    verify_with(export, keys, &VerifyOptions::new(tenant))
 }
 
 /// Verify an export.
@@ -194,10 +208,14 @@ pub fn verify_with(export: &[u8], keys: &Keyring, opts: &VerifyOptions) -> Repor
 }
 
 /// Replay without signature checks, collecting leaves (resuming own files).
-pub(crate) fn scan(export: &[u8], leaves: &mut Vec<Hash>) -> (Report, Option<Checkpoint>) {
+pub(crate) fn scan(
+    export: &[u8],
+    tenant: TenantId,
+    leaves: &mut Vec<Hash>,
+) -> (Report, Option<Checkpoint>) {
     let opts = VerifyOptions {
         allow_unsigned_tail: true,
-        ..VerifyOptions::default()
+        ..VerifyOptions::new(tenant)
     };
     Verifier::run(export, None, &opts, Some(leaves))
 }
@@ -321,7 +339,7 @@ impl Verifier<'_> {
                     return Err((None, Problem::BadHeader));
                 }
                 let t = parse_tenant(&tenant).map_err(|e| malformed(e.to_string()))?;
-                if opts.tenant.is_some_and(|want| want != t) {
+                if t != opts.tenant {
                     return Err((None, Problem::WrongTenant));
                 }
                 self.report.tenant = Some(t);

@@ -67,7 +67,7 @@ proptest! {
         let r = log.append(e.clone()).unwrap();
         let mut out = Vec::new();
         log.export(e.time(), &mut out).unwrap();
-        let report = verify(&out, &keys);
+        let report = verify(&out, &keys, tenant);
         prop_assert!(report.is_ok(), "{:?}\n{}", report.problem, String::from_utf8_lossy(&out));
         let mut bytes = Vec::new();
         encode_record(0, &e, &mut bytes);

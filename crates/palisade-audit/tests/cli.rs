@@ -31,8 +31,10 @@ fn verifies_with_hmac_key_file_and_reports_tampering() {
     let key = dir.path().join("k1.hex");
     std::fs::write(&key, format!("{}\n", hex::encode([0x0b; 32]))).unwrap();
     let (f, k) = (file.to_str().unwrap(), format!("k1={}", key.display()));
+    let t1 = tenant(1).to_string();
+    let t = t1.as_str();
 
-    let (code, stdout, _) = run(&["verify", f, "--hmac-key-file", &k]);
+    let (code, stdout, _) = run(&["verify", f, "--tenant", t, "--hmac-key-file", &k]);
     assert_eq!(code, 0, "{stdout}");
     assert!(
         stdout.starts_with("OK ") && stdout.contains("20 records"),
@@ -48,6 +50,8 @@ fn verifies_with_hmac_key_file_and_reports_tampering() {
     let (code, stdout, _) = run(&[
         "verify",
         short.to_str().unwrap(),
+        "--tenant",
+        t,
         "--hmac-key-file",
         &k,
         "--trusted-size",
@@ -67,14 +71,26 @@ fn verifies_with_hmac_key_file_and_reports_tampering() {
             .replacen("inv_7", "inv_8", 1),
     )
     .unwrap();
-    let (code, stdout, _) = run(&["verify", bad.to_str().unwrap(), "--hmac-key-file", &k]);
+    let (code, stdout, _) = run(&[
+        "verify",
+        bad.to_str().unwrap(),
+        "--tenant",
+        t,
+        "--hmac-key-file",
+        &k,
+    ]);
     assert_eq!(code, 1);
     assert!(stdout.contains("index 7: record modified"), "{stdout}");
 
     // No key: unknown key.
-    let (code, stdout, _) = run(&["verify", f]);
+    let (code, stdout, _) = run(&["verify", f, "--tenant", t]);
     assert_eq!(code, 1);
     assert!(stdout.contains("unknown key `k1`"), "{stdout}");
+
+    // No tenant: a usage error (an export verifies only as its tenant's).
+    let (code, _, stderr) = run(&["verify", f, "--hmac-key-file", &k]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("`--tenant TEN_ID` is required"), "{stderr}");
 }
 
 #[test]
@@ -163,7 +179,9 @@ fn every_flag_in_the_module_doc_is_accepted() {
             "--trusted-size" | "--trusted-root" | "--allow-unsigned-tail" => continue,
             other => panic!("the module doc names `{other}`, which the test does not know"),
         };
-        let (code, stdout, stderr) = run(&["verify", file.to_str().unwrap(), flag, &value]);
+        let t = tenant(1).to_string();
+        let (code, stdout, stderr) =
+            run(&["verify", file.to_str().unwrap(), "--tenant", &t, flag, &value]);
         assert!(!stderr.contains("unknown option"), "{flag}: {stderr}");
         assert_ne!(code, 2, "{flag}: {stdout}{stderr}");
     }

@@ -67,7 +67,7 @@ fn a_late_event_verifies() {
     assert_eq!((cp.size(), cp.time()), (2, at(1000)), "clamped, not T0+500");
     let mut out = Vec::new();
     log.export(at(600), &mut out).unwrap();
-    let r = verify(&out, &keys);
+    let r = verify(&out, &keys, tenant(1));
     assert!(r.is_ok(), "{:?}", r.problem);
     assert_eq!((r.records, r.checkpoints), (2, 2));
     // The event keeps its own time; only the checkpoint is clamped.
@@ -90,7 +90,7 @@ fn a_clock_step_back_clamps_checkpoint_time() {
     let mut out = Vec::new();
     log.export(at(2000), &mut out).unwrap();
     assert_eq!(checkpoint_times(&out), [at(5000); 3]);
-    let r = verify(&out, &keys);
+    let r = verify(&out, &keys, tenant(1));
     assert!(r.is_ok(), "{:?}", r.problem);
     // A later clock moves it forward again.
     log.append(event_at(t, 3, 30)).unwrap();
@@ -120,7 +120,7 @@ fn a_log_with_late_events_reopens_and_continues() {
     assert_eq!(log.last_checkpoint().unwrap().time(), at(1000));
     let mut out = Vec::new();
     log.export(at(0), &mut out).unwrap();
-    let r = verify(&out, &keys);
+    let r = verify(&out, &keys, t);
     assert!(r.is_ok(), "{:?}", r.problem);
     assert_eq!(r.records, 3);
 }
@@ -182,7 +182,7 @@ proptest! {
         log.append(event_at(t, n, -6000)).unwrap();
         let mut out = Vec::new();
         log.export(at(-6000), &mut out).unwrap();
-        let r = verify(&out, &keys);
+        let r = verify(&out, &keys, t);
         prop_assert!(r.is_ok(), "{:?}", r.problem);
         prop_assert_eq!(r.records, n + 1);
         let times = checkpoint_times(&out);

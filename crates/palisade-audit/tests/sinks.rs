@@ -42,7 +42,7 @@ fn file_sink_resumes_and_exports() {
     assert_eq!(log.append(sample_event(t, 10)).unwrap().index, 10);
     let mut out = Vec::new();
     log.export(now(0), &mut out).unwrap();
-    let r = verify(&out, &keys);
+    let r = verify(&out, &keys, tenant(1));
     assert!(r.is_ok(), "{:?}", r.problem);
     assert_eq!((r.records, r.signed_size), (11, 11));
     // The live file is the export.
@@ -105,7 +105,7 @@ fn shared_log_across_threads_and_tenants() {
     for (n, path) in (1..=3).zip(&paths) {
         let mut out = Vec::new();
         log.export(tenant(n), now(1), &mut out).unwrap();
-        let r = verify(&out, &keys);
+        let r = verify(&out, &keys, tenant(n));
         assert!(r.is_ok(), "{:?}", r.problem);
         assert_eq!(r.tenant, Some(tenant(n)));
         assert_eq!(std::fs::read(path).unwrap(), out);
@@ -124,7 +124,7 @@ fn key_rotation_needs_both_keys() {
     let t = tenant(1);
     log.append(sample_event(t, 0)).unwrap();
     let cp1 = log.checkpoint(t, now(0)).unwrap();
-    log.rotate_signer(new);
+    log.rotate_signer(new).unwrap();
     log.append(sample_event(t, 1)).unwrap();
     let cp2 = log.checkpoint(t, now(1)).unwrap();
     assert_eq!(cp1.key_id().as_str(), "audit-hmac-v1");
@@ -136,8 +136,8 @@ fn key_rotation_needs_both_keys() {
     assert_eq!(cp2.check_signature(&only_new), SignatureCheck::Valid);
     let mut out = Vec::new();
     log.export(t, now(2), &mut out).unwrap();
-    assert!(verify(&out, &both).is_ok());
-    let f = verify(&out, &only_new).problem.unwrap();
+    assert!(verify(&out, &both, tenant(1)).is_ok());
+    let f = verify(&out, &only_new, tenant(1)).problem.unwrap();
     assert_eq!(
         f.problem,
         Problem::UnknownKey {
@@ -196,7 +196,7 @@ fn secrets_and_prompts_are_redacted_by_default() {
     }
     assert!(text.contains("\"api_token\":{\"str\":\"[redacted]\"}"));
     assert!(text.contains(&hex::encode(c.as_bytes())));
-    assert!(verify(&out, &keys).is_ok());
+    assert!(verify(&out, &keys, tenant(1)).is_ok());
     // The opening (kept elsewhere, erasable) opens the commitment; nothing else does.
     assert!(opening.opens(&c));
     assert!(!Opening::from_parts(*opening.salt(), b"bob@example.com").opens(&c));

@@ -35,7 +35,7 @@ proptest! {
     #[test]
     fn untouched_export_verifies(n in 0u64..40, every in 1u64..8) {
         let (out, keys, log) = build_export(n, every);
-        let opts = VerifyOptions { trusted: Some(final_head(&log)), ..Default::default() };
+        let opts = VerifyOptions { trusted: Some(final_head(&log)), ..VerifyOptions::new(tenant(1)) };
         let r = verify_with(&out, &keys, &opts);
         prop_assert!(r.is_ok(), "{:?}", r.problem);
         prop_assert_eq!(r.records, n);
@@ -49,7 +49,7 @@ proptest! {
         let recs = record_lines(&ls);
         let k = pick % recs.len();
         ls[recs[k]] = replace(&ls[recs[k]], "\"uid\":\"inv_", "\"uid\":\"inw_");
-        let f = verify(&join(&ls), &keys).problem.unwrap();
+        let f = verify(&join(&ls), &keys, tenant(1)).problem.unwrap();
         prop_assert_eq!(f.problem, Problem::Modified);
         prop_assert_eq!(f.index, Some(k as u64));
         prop_assert_eq!(f.line, recs[k] as u64 + 1);
@@ -62,7 +62,7 @@ proptest! {
         let recs = record_lines(&ls);
         let k = pick % recs.len();
         ls.remove(recs[k]);
-        let f = verify(&join(&ls), &keys).problem.unwrap();
+        let f = verify(&join(&ls), &keys, tenant(1)).problem.unwrap();
         prop_assert!(matches!(f.problem, Problem::Missing { .. }), "{f:?}");
         prop_assert_eq!(f.index, Some(k as u64));
     }
@@ -76,7 +76,7 @@ proptest! {
         // Insert anywhere after the header.
         let pos = 1 + at % ls.len();
         ls.insert(pos, copy);
-        let f = verify(&join(&ls), &keys).problem.unwrap();
+        let f = verify(&join(&ls), &keys, tenant(1)).problem.unwrap();
         prop_assert!(matches!(f.problem, Problem::Inserted | Problem::CheckpointMisplaced | Problem::Reordered), "{f:?}");
         // Located at the inserted line, or the next one when the copy landed
         // right in front of its original.
@@ -91,7 +91,7 @@ proptest! {
         let (i, j) = (a % recs.len(), b % recs.len());
         prop_assume!(i != j);
         ls.swap(recs[i], recs[j]);
-        let f = verify(&join(&ls), &keys).problem.unwrap();
+        let f = verify(&join(&ls), &keys, tenant(1)).problem.unwrap();
         prop_assert_eq!(f.problem, Problem::Reordered);
         prop_assert_eq!(f.index, Some(i.min(j) as u64));
     }
@@ -101,7 +101,7 @@ proptest! {
         let (out, keys, log) = build_export(n, every);
         let ls = lines(&out);
         let keep = 1 + keep % (ls.len() - 1); // keep the header, drop at least one line
-        let opts = VerifyOptions { trusted: Some(final_head(&log)), ..Default::default() };
+        let opts = VerifyOptions { trusted: Some(final_head(&log)), ..VerifyOptions::new(tenant(1)) };
         let r = verify_with(&join(&ls[..keep]), &keys, &opts);
         let f = r.problem.unwrap();
         let kept = ls[..keep].iter().filter(|l| is_record(l)).count() as u64;
@@ -120,7 +120,7 @@ proptest! {
         let (out, keys, _) = build_export(n, 4);
         let cut = cut.min(out.len() - 1);
         let torn = &out[..out.len() - cut];
-        let f = verify(torn, &keys).problem.unwrap();
+        let f = verify(torn, &keys, tenant(1)).problem.unwrap();
         if torn.ends_with(b"\n") {
             prop_assert!(!matches!(f.problem, Problem::TornLastLine));
         } else {
@@ -158,7 +158,7 @@ fn rewritten_leaf_hash_is_caught_by_the_checkpoint_root() {
     let old_hash = old["record"]["leaf_hash"].as_str().unwrap().to_owned();
     let line = replace(&ls[recs[5]], "inv_5", "inv_6");
     ls[recs[5]] = replace(&line, &old_hash, &hex::encode(leaf_hash(&bytes)));
-    let f = verify(&join(&ls), &keys).problem.unwrap();
+    let f = verify(&join(&ls), &keys, tenant(1)).problem.unwrap();
     assert_eq!(f.problem, Problem::RootMismatch { size: 8 });
     assert_eq!(
         f.index,
@@ -180,7 +180,7 @@ fn checkpoint_tampering_is_detected() {
     let mut a = ls.clone();
     a.remove(cps[1]);
     assert_eq!(
-        verify(&join(&a), &keys).problem.unwrap().problem,
+        verify(&join(&a), &keys, tenant(1)).problem.unwrap().problem,
         Problem::ChainBroken
     );
 
@@ -195,12 +195,12 @@ fn checkpoint_tampering_is_detected() {
     );
     b[cps[0]] = replace(&b[cps[0]], &sig, &flipped);
     assert_eq!(
-        verify(&join(&b), &keys).problem.unwrap().problem,
+        verify(&join(&b), &keys, tenant(1)).problem.unwrap().problem,
         Problem::BadSignature
     );
 
     // Unknown key, and a key of the wrong algorithm under the same id.
-    let f = verify(&out, &Keyring::new()).problem.unwrap();
+    let f = verify(&out, &Keyring::new(), tenant(1)).problem.unwrap();
     assert_eq!(
         f.problem,
         Problem::UnknownKey {
@@ -208,9 +208,9 @@ fn checkpoint_tampering_is_detected() {
         }
     );
     let ed = CheckpointSigner::ed25519(KeyId::new("k1").unwrap(), &[1; 32]);
-    let f = verify(&out, &keyring_for(&[&ed])).problem.unwrap();
+    let f = verify(&out, &keyring_for(&[&ed]), tenant(1)).problem.unwrap();
     assert_eq!(f.problem, Problem::AlgorithmMismatch);
-    assert!(verify(&out, &keys).is_ok());
+    assert!(verify(&out, &keys, tenant(1)).is_ok());
 }
 
 #[test]
@@ -218,20 +218,20 @@ fn unsigned_tail_and_wrong_tenant() {
     let (out, keys, _) = build_export(6, 4);
     let mut ls = lines(&out);
     ls.pop(); // drop the final checkpoint
-    let f = verify(&join(&ls), &keys).problem.unwrap();
+    let f = verify(&join(&ls), &keys, tenant(1)).problem.unwrap();
     assert_eq!((f.problem, f.index), (Problem::UnsignedTail, Some(4)));
     let ok = verify_with(
         &join(&ls),
         &keys,
         &VerifyOptions {
             allow_unsigned_tail: true,
-            ..Default::default()
+            ..VerifyOptions::new(tenant(1))
         },
     );
     assert!(ok.is_ok());
     let other = VerifyOptions {
-        tenant: Some(tenant(2)),
-        ..Default::default()
+        tenant: tenant(2),
+        ..VerifyOptions::new(tenant(1))
     };
     assert_eq!(
         verify_with(&out, &keys, &other).problem.unwrap().problem,
@@ -250,10 +250,10 @@ fn hostile_inputs_do_not_panic() {
         b"\xff\xfe\n",
         b"[1,2,3]\n{\"record\":1}\n",
     ] {
-        assert!(!verify(input, &keys).is_ok());
+        assert!(!verify(input, &keys, tenant(1)).is_ok());
     }
     assert_eq!(
-        verify(b"", &keys).problem.unwrap().problem,
+        verify(b"", &keys, tenant(1)).problem.unwrap().problem,
         Problem::BadHeader
     );
 }
@@ -269,7 +269,7 @@ fn ambiguous_or_invalid_json_is_malformed() {
         1,
     );
     assert_ne!(dup, text);
-    let f = verify(dup.as_bytes(), &keys).problem.unwrap();
+    let f = verify(dup.as_bytes(), &keys, tenant(1)).problem.unwrap();
     assert!(
         matches!(&f.problem, Problem::Malformed { reason } if reason.contains("increasing")),
         "{f:?}"
@@ -286,7 +286,7 @@ fn ambiguous_or_invalid_json_is_malformed() {
     ] {
         let bad = text.replacen(from, to, 1);
         assert_ne!(bad, text, "{from}");
-        let f = verify(bad.as_bytes(), &keys).problem.unwrap();
+        let f = verify(bad.as_bytes(), &keys, tenant(1)).problem.unwrap();
         assert!(
             matches!(f.problem, Problem::Malformed { .. }),
             "{from}: {f:?}"

@@ -13,7 +13,7 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use palisade_rbac::{
-    Binding, CompiledPolicy, Decision, PermissionId, PolicyDocument, Request, RoleDef, Subject,
+    Binding, CompiledPolicy, Decision, DenyRule, PermissionId, PolicyDocument, Request, RoleDef, Subject,
     compile,
 };
 use palisade_tenancy::{Principal, ProjectId, Scope, TenantId, Timestamp};
@@ -219,6 +219,42 @@ fn bench_check(c: &mut Criterion) {
     g.finish();
 }
 
+/// `small` plus 40,000 deny rules in 40,000 other tenants (issue 11 F8):
+/// explaining a denial in tenant 1 must not scan them.
+fn denies_elsewhere() -> PolicyDocument {
+    let mut doc = small().deny(
+        DenyRule::everyone(Scope::tenant(tenant(1)))
+            .deny("billing:write")
+            .reason("billing frozen"),
+    );
+    for i in 0..40_000 {
+        doc = doc.deny(
+            DenyRule::principal(user(i), Scope::tenant(tenant(10_000 + i)))
+                .deny("inbox:*")
+                .reason("other tenant"),
+        );
+    }
+    doc
+}
+
+fn bench_explain(c: &mut Criterion) {
+    let mut g = c.benchmark_group("explain");
+    for (name, doc) in [
+        ("small", small()),
+        ("deny_40k_other_tenants", denies_elsewhere()),
+    ] {
+        let policy = compile(&doc, NOW).unwrap();
+        let alice = user(1);
+        let subject = Subject::new(&alice, Scope::tenant(tenant(1)), NOW);
+        let e = policy.explain_named(&subject, "billing:write");
+        assert!(e.decision == Decision::Deny || name == "small", "{e}");
+        g.bench_function(name, |b| {
+            b.iter(|| policy.explain_named(black_box(&subject), black_box("billing:write")))
+        });
+    }
+    g.finish();
+}
+
 fn bench_compile(c: &mut Criterion) {
     let mut g = c.benchmark_group("compile");
     g.sample_size(10);
@@ -362,6 +398,7 @@ criterion_group!(
     report_latency,
     report_spread,
     bench_check,
+    bench_explain,
     bench_compile
 );
 criterion_main!(benches);

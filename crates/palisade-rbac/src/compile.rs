@@ -7,7 +7,7 @@ use crate::document::{POLICY_VERSION, PolicyDocument};
 use crate::error::{RbacError, Result, clip};
 use crate::permission::PermissionTable;
 use crate::policy::{
-    BindingRec, CompiledPolicy, DenyRec, Entry, Meta, NONE, PrincipalSlot, TIMED, TimelineRef,
+    BindingRec, CompiledPolicy, DenyIndex, DenyRec, Entry, Meta, NONE, PrincipalSlot, TIMED, TimelineRef,
 };
 use crate::roles::RoleTable;
 use crate::timeline::{self, Item};
@@ -17,8 +17,9 @@ use std::collections::HashMap;
 /// Compile-time maps: fast hashing, seeded per instance.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// The longest `reason` accepted, in bytes.
-pub const MAX_REASON_LEN: usize = 1024;
+/// The longest `reason` accepted, in bytes: the longest reason an audit
+/// record holds (`palisade_audit::MAX_REASON_LEN`), so a reason always fits.
+pub const MAX_REASON_LEN: usize = 512;
 /// The most time-bound grants and denies that may apply to one principal in
 /// one scope (each adds a cut to that entry's time line).
 pub const MAX_TIMED_PER_SCOPE: usize = 256;
@@ -34,7 +35,7 @@ pub const MAX_RULES: usize = 1 << 24;
 /// matches nothing, malformed or duplicate role, unknown parent role,
 /// inheritance cycle (named), binding to an unknown role, duplicate
 /// binding, empty or expired window, staff grant without expiry, missing or
-/// overlong reason, or a size limit. See [`RbacError`].
+/// overlong reason or one with a control character, or a size limit. See [`RbacError`].
 pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
     if doc.version != POLICY_VERSION {
         return Err(RbacError::UnsupportedVersion { found: doc.version });
@@ -319,6 +320,15 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
         &denies_for,
     );
     recs.sort_by_key(|r| (r.principal, r.source));
+    let as_u32 = |v: Vec<usize>| -> Box<[u32]> {
+        v.into_iter()
+            .map(|j| u32::try_from(j).unwrap_or(NONE))
+            .collect()
+    };
+    let deny_index = DenyIndex {
+        own: own_denies.into_iter().map(|(k, v)| (k, as_u32(v))).collect(),
+        all: all_denies.into_iter().map(|(k, v)| (k, as_u32(v))).collect(),
+    };
 
     let hasher = foldhash::fast::RandomState::default();
     let Names {
@@ -367,6 +377,7 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
         bindings: recs,
         binding_meta,
         denies,
+        deny_index,
         hasher,
         warnings,
     })
@@ -392,6 +403,10 @@ fn check_reason(reason: Option<&str>, required: bool, at: &dyn Fn() -> String) -
         Some(r) if r.len() > MAX_REASON_LEN => Err(RbacError::ReasonTooLong {
             at: at(),
             max: MAX_REASON_LEN,
+        }),
+        Some(r) if r.chars().any(char::is_control) => Err(RbacError::ReasonControlCharacter {
+            at: at(),
+            position: r.find(char::is_control).unwrap_or(0),
         }),
         Some(r) if required && r.trim().is_empty() => Err(RbacError::MissingReason { at: at() }),
         None if required => Err(RbacError::MissingReason { at: at() }),

@@ -149,6 +149,18 @@ pub enum RbacError {
         /// The limit.
         max: usize,
     },
+    /// A `reason` holds a control character (a newline from a multi-line
+    /// TOML string, a tab, an escape): reasons are recorded in audit
+    /// records, which refuse control characters.
+    #[error(
+        "{at}: `reason` holds a control character at byte {position}; write it on one line without tabs or escapes"
+    )]
+    ReasonControlCharacter {
+        /// The binding or deny.
+        at: String,
+        /// Byte offset of the first control character.
+        position: usize,
+    },
     /// A size limit of the compiled form is exceeded.
     #[error("{at}: too many {what} (at most {max}); split the policy")]
     Limit {

@@ -231,7 +231,12 @@ impl CompiledPolicy {
                 active: meta.active_at(s.now),
             });
         }
-        for (j, d) in self.denies.iter().enumerate() {
+        for j in self.deny_index.candidates(pid, s.scope.tenant_id()) {
+            let Some(d) = self.denies.get(j as usize) else {
+                continue;
+            };
+            #[cfg(test)]
+            tests::DENIES_READ.with(|c| c.set(c.get() + 1));
             if d.principal.is_some_and(|p| p != pid)
                 || !d.scope.contains(&s.scope)
                 || !d.meta.active_at(s.now)
@@ -270,5 +275,47 @@ impl CompiledPolicy {
             Outcome::NoGrantInScope
         };
         e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{DenyRule, PolicyDocument, RoleDef, Subject, compile};
+    use palisade_tenancy::{Principal, Scope, TenantId, Timestamp};
+
+    thread_local! {
+        /// Deny rules `explain` looked at on this thread.
+        pub(super) static DENIES_READ: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+    }
+
+    fn tenant(i: u32) -> Scope {
+        let mut b = [0u8; 16];
+        b[..4].copy_from_slice(&i.to_be_bytes());
+        b[15] = 1;
+        Scope::tenant(TenantId::from_bytes(b))
+    }
+
+    /// F8 regression: explain reads only the deny rules that can apply to
+    /// the (principal, tenant), not every rule of every tenant.
+    #[test]
+    fn explain_reads_only_denies_that_can_apply() {
+        let now = Timestamp::from_unix_seconds(1_800_000_000);
+        let alice = Principal::user("alice").unwrap();
+        let mut doc = PolicyDocument::new()
+            .permissions(["inbox:read", "inbox:write"])
+            .role(RoleDef::new("member").allow("inbox:*"))
+            .bind(crate::Binding::new(alice.clone(), "member", tenant(0)))
+            .deny(DenyRule::everyone(tenant(0)).deny("inbox:write"))
+            .deny(DenyRule::principal(alice.clone(), tenant(0)).deny("inbox:*"));
+        for i in 1..2_000 {
+            doc = doc.deny(DenyRule::principal(alice.clone(), tenant(i)).deny("inbox:*"));
+            doc = doc.deny(DenyRule::everyone(tenant(i)).deny("inbox:write"));
+        }
+        let policy = compile(&doc, now).unwrap();
+        DENIES_READ.with(|c| c.set(0));
+        let e = policy.explain_named(&Subject::new(&alice, tenant(0), now), "inbox:write");
+        assert_eq!(DENIES_READ.with(core::cell::Cell::get), 2);
+        let names: Vec<&str> = e.denies.iter().map(|d| d.deny.as_str()).collect();
+        assert_eq!(names, ["denies[0]", "denies[1]"]);
     }
 }

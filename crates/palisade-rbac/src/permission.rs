@@ -3,12 +3,16 @@
 
 use crate::bitset;
 use crate::error::{RbacError, Result, clip};
+use palisade_tenancy::PermissionSyntax;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// The most permissions one policy may declare.
 pub const MAX_PERMISSIONS: usize = 65_536;
-/// The longest resource or action name, in bytes.
+/// The longest resource or action name, in bytes. The whole permission
+/// (both parts and the `:`) is at most
+/// [`MAX_PERMISSION_LEN`](palisade_tenancy::MAX_PERMISSION_LEN) = 64 bytes,
+/// the shared grammar of `palisade-tenancy`, so this is 62 in practice.
 pub const MAX_PERMISSION_PART_LEN: usize = 64;
 const GENERATION_DOMAIN: &[u8] = b"palisade-rbac/permissions/v1";
 
@@ -79,80 +83,41 @@ impl PermissionId {
     }
 }
 
-fn valid_part(p: &str) -> bool {
-    !p.is_empty()
-        && p.len() <= MAX_PERMISSION_PART_LEN
-        && p.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
-/// Check a concrete permission `resource:action`.
+/// Check a concrete permission `resource:action` (the shared grammar of
+/// [`palisade_tenancy::check_permission`]).
 pub(crate) fn validate_name(s: &str, at: impl FnOnce() -> String) -> Result<()> {
-    let err = |reason| RbacError::PermissionSyntax {
+    palisade_tenancy::check_permission(s).map_err(|e| RbacError::PermissionSyntax {
         at: at(),
         input: clip(s, 80),
-        reason,
-    };
-    let Some((r, a)) = s.split_once(':') else {
-        return Err(err("expected `resource:action`"));
-    };
-    if !valid_part(r) || !valid_part(a) {
-        return Err(err(
-            "resource and action must each be 1 to 64 characters of `A-Z a-z 0-9 _ - .`",
-        ));
-    }
-    Ok(())
+        reason: syntax_reason(e),
+    })
 }
 
-/// A parsed pattern: each side `None` is the wildcard `*`.
-#[derive(Clone, Copy)]
-struct Pattern<'a> {
-    resource: Option<&'a str>,
-    action: Option<&'a str>,
-}
-
-fn parse_pattern<'a>(s: &'a str, at: &dyn Fn() -> String) -> Result<Pattern<'a>> {
-    let err = |reason| RbacError::PermissionSyntax {
-        at: at(),
-        input: clip(s, 80),
-        reason,
-    };
-    if s == "*" {
-        return Ok(Pattern {
-            resource: None,
-            action: None,
-        });
-    }
-    let (r, a) = s
-        .split_once(':')
-        .ok_or_else(|| err("expected `resource:action`, `resource:*`, `*:action` or `*`"))?;
-    let side = |p: &'a str| -> Result<Option<&'a str>> {
-        if p == "*" {
-            Ok(None)
-        } else if valid_part(p) {
-            Ok(Some(p))
-        } else {
-            Err(err(
-                "each side must be `*` or 1 to 64 characters of `A-Z a-z 0-9 _ - .`",
-            ))
+fn syntax_reason(e: PermissionSyntax) -> &'static str {
+    match e {
+        PermissionSyntax::Shape => "expected `resource:action`, `resource:*`, `*:action` or `*`",
+        PermissionSyntax::TooLong => "longer than 64 bytes (resource, `:` and action together)",
+        PermissionSyntax::PatternPart => {
+            "each side must be `*` or 1 or more characters of `a-z 0-9 _ - .` (lowercase)"
         }
-    };
-    Ok(Pattern {
-        resource: side(r)?,
-        action: side(a)?,
+        _ => "resource and action must each be 1 or more characters of `a-z 0-9 _ - .` (lowercase), 64 bytes in all",
+    }
+}
+
+/// Check a pattern: `*`, or each side `*` or a part
+/// ([`palisade_tenancy::check_pattern`]).
+fn check_pattern(s: &str, at: &dyn Fn() -> String) -> Result<()> {
+    palisade_tenancy::check_pattern(s).map_err(|e| RbacError::PermissionSyntax {
+        at: at(),
+        input: clip(s, 80),
+        reason: syntax_reason(e),
     })
 }
 
 /// True when the permission `name` matches the pattern `pattern` (both
 /// assumed valid). The naive definition, also used by explain.
 pub(crate) fn pattern_matches(pattern: &str, name: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    match (pattern.split_once(':'), name.split_once(':')) {
-        (Some((pr, pa)), Some((nr, na))) => (pr == "*" || pr == nr) && (pa == "*" || pa == na),
-        _ => false,
-    }
+    palisade_tenancy::pattern_covers(pattern, name)
 }
 
 /// The declared permissions of a policy, numbered in declaration order.
@@ -227,9 +192,9 @@ impl PermissionTable {
         set: &mut [u64],
         at: &dyn Fn() -> String,
     ) -> Result<()> {
-        let p = parse_pattern(pattern, at)?;
+        check_pattern(pattern, at)?;
         let mut matched = false;
-        if p.resource.is_some() && p.action.is_some() {
+        if pattern != "*" && !pattern.contains('*') {
             if let Some(i) = self.lookup(pattern) {
                 bitset::set_bit(set, i as usize);
                 matched = true;

@@ -10,7 +10,7 @@ use crate::roles::RoleTable;
 use crate::timeline;
 use crate::warning::Warning;
 use core::hash::BuildHasher;
-use palisade_tenancy::{Principal, PrincipalKind, Scope, Timestamp};
+use palisade_tenancy::{Principal, PrincipalKind, Scope, TenantId, Timestamp};
 
 /// Marks `Entry::set` as a time line index rather than a set id.
 pub(crate) const TIMED: u32 = 1 << 31;
@@ -76,6 +76,35 @@ pub(crate) struct DenyRec {
     pub(crate) meta: Meta,
 }
 
+/// Deny rules by who they can touch, so `explain` reads only the rules that
+/// can apply to a (principal, tenant): O(those rules), not O(all denies).
+#[derive(Default)]
+pub(crate) struct DenyIndex {
+    /// Rules naming the principal, in that tenant (indexes into `denies`, ascending).
+    pub(crate) own: std::collections::HashMap<(u32, TenantId), Box<[u32]>, foldhash::fast::RandomState>,
+    /// Rules for everyone, in that tenant (ascending).
+    pub(crate) all: std::collections::HashMap<TenantId, Box<[u32]>, foldhash::fast::RandomState>,
+}
+
+impl DenyIndex {
+    /// The rules that can touch `principal` in `tenant`, in document order.
+    pub(crate) fn candidates(&self, principal: u32, tenant: TenantId) -> Vec<u32> {
+        let own = self.own.get(&(principal, tenant)).map_or(&[][..], |v| &**v);
+        let all = self.all.get(&tenant).map_or(&[][..], |v| &**v);
+        let mut v: Vec<u32> = own.iter().chain(all).copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn heap_bytes(&self) -> usize {
+        let own: usize = self.own.values().map(|v| v.len() * 4).sum();
+        let all: usize = self.all.values().map(|v| v.len() * 4).sum();
+        own + all
+            + self.own.capacity() * (size_of::<((u32, TenantId), Box<[u32]>)>() + 1)
+            + self.all.capacity() * (size_of::<(TenantId, Box<[u32]>)>() + 1)
+    }
+}
+
 /// Heap bytes held by a [`CompiledPolicy`] (see
 /// [`CompiledPolicy::heap_usage`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +147,7 @@ pub struct CompiledPolicy {
     pub(crate) bindings: Vec<BindingRec>,
     pub(crate) binding_meta: Vec<Meta>,
     pub(crate) denies: Vec<DenyRec>,
+    pub(crate) deny_index: DenyIndex,
     pub(crate) hasher: foldhash::fast::RandomState,
     pub(crate) warnings: Vec<Warning>,
 }
@@ -344,6 +374,7 @@ impl CompiledPolicy {
             + self.binding_meta.capacity() * size_of::<Meta>()
             + meta
             + denies
+            + self.deny_index.heap_bytes()
             + self.warnings.capacity() * size_of::<Warning>();
         HeapUsage {
             check_path,

@@ -74,6 +74,28 @@ fn permission_syntax() {
     );
 }
 
+/// F3 regression: permissions are lowercase and at most 64 bytes in all (the
+/// audit action grammar), so no accepted permission is unauditable.
+#[test]
+fn permission_grammar_is_the_audit_action_grammar() {
+    for bad in [
+        "Inbox:read".to_owned(),
+        "inbox:Read".to_owned(),
+        format!("{}:{}", "a".repeat(32), "b".repeat(32)),
+        format!("{}:{}", "a".repeat(64), "b".repeat(64)),
+    ] {
+        let e = err(&base().permission(bad.as_str()));
+        assert!(
+            matches!(&e, RbacError::PermissionSyntax { at, .. } if at == "permissions[3]"),
+            "{bad}: {e}"
+        );
+    }
+    let e = err(&base().role(RoleDef::new("x").allow("Inbox:*")));
+    assert!(matches!(e, RbacError::PermissionSyntax { .. }), "{e}");
+    let ok = format!("{}:{}", "a".repeat(31), "b".repeat(32));
+    assert!(compile(&base().permission(ok.as_str()), NOW).is_ok());
+}
+
 #[test]
 fn duplicate_permission() {
     let e = err(&base().permission("inbox:read"));
@@ -305,6 +327,36 @@ fn reason_too_long() {
         matches!(&e, RbacError::ReasonTooLong { at, .. } if at == "denies[0]"),
         "{e}"
     );
+}
+
+/// F4 regression: a reason with a control character (a multi-line TOML
+/// string) is refused at compile time, located, instead of making every
+/// audit record of the rule unwritable.
+#[test]
+fn reason_with_control_character_is_refused() {
+    let e = err(&base().deny(
+        DenyRule::everyone(scope())
+            .deny("inbox:write")
+            .reason("frozen\nsee INC-9"),
+    ));
+    assert!(
+        matches!(&e, RbacError::ReasonControlCharacter { at, position: 6 } if at == "denies[0]"),
+        "{e}"
+    );
+    let e = err(&base().bind(Binding::new(user("a"), "viewer", scope()).reason("a\tb")));
+    assert!(
+        matches!(&e, RbacError::ReasonControlCharacter { at, position: 1 } if at == "bindings[0]"),
+        "{e}"
+    );
+    // The TOML form that triggered it: a multi-line basic string.
+    let text = format!(
+        "version = 1\npermissions = [\"inbox:read\"]\n[[denies]]\npermissions = [\"inbox:read\"]\nscope = \"{T}\"\nreason = \"\"\"\nfrozen\nby legal\"\"\"\n"
+    );
+    let doc = PolicyDocument::from_toml(&text).unwrap();
+    assert!(matches!(
+        compile(&doc, NOW),
+        Err(RbacError::ReasonControlCharacter { .. })
+    ));
 }
 
 #[test]

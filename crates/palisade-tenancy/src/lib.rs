@@ -33,6 +33,7 @@
 mod error;
 mod id;
 mod namespace;
+mod permission;
 mod principal;
 mod retention;
 mod scope;
@@ -42,6 +43,10 @@ mod time;
 pub use error::{Result, TenancyError};
 pub use id::{ProjectId, TenantId};
 pub use namespace::{MAX_NAMESPACE_LEN, MAX_PURPOSE_LEN, Namespace, NamespaceKey};
+pub use permission::{
+    MAX_PERMISSION_LEN, PermissionSyntax, check_action, check_pattern, check_permission,
+    is_permission_part, pattern_covers,
+};
 pub use principal::{MAX_PRINCIPAL_ID_LEN, Principal, PrincipalKind};
 pub use retention::{
     MAX_RETENTION_DAYS, RecordKind, Retention, RetentionDecision, RetentionPolicy,

@@ -15,6 +15,11 @@ use std::sync::Arc;
 
 pub const T0: i64 = 1_795_000_000_000;
 
+/// `T0` plus `i` seconds.
+pub fn now(i: i64) -> Timestamp {
+    Timestamp::from_unix_millis(T0 + 10_000_000 + i * 1000)
+}
+
 pub fn tenant(n: u8) -> TenantId {
     TenantId::from_bytes([n; 16])
 }
@@ -80,7 +85,7 @@ pub fn hmac_signer(id: &str) -> CheckpointSigner {
 pub fn keyring_for(signers: &[&CheckpointSigner]) -> Keyring {
     let mut k = Keyring::new();
     for s in signers {
-        k.insert(s.key_id().clone(), s.verify_key());
+        k.insert(s.key_id().clone(), s.verify_key()).unwrap();
     }
     k
 }
