@@ -209,7 +209,7 @@ fn main() -> Result<(), Error> {
         "Acme's audit log: every decision above, allowed and denied, signed and chained",
     );
     let export = palisade.export_audit(acme, later)?;
-    let report = palisade.verify_audit(&export);
+    let report = palisade.verify_audit(acme, &export);
     println!(
         "   verified: {} records, {} signed checkpoint{}, ok = {}",
         report.records,
@@ -224,7 +224,7 @@ fn main() -> Result<(), Error> {
     );
     let text = String::from_utf8(export)?;
     let tampered = text.replacen("\"status\":\"denied\"", "\"status\":\"allowed\"", 1);
-    let report = palisade.verify_audit(tampered.as_bytes());
+    let report = palisade.verify_audit(acme, tampered.as_bytes());
     match &report.problem {
         Some(finding) => println!("   tamper located: {finding}"),
         None => println!("   NOT detected (bug)"),

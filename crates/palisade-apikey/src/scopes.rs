@@ -37,13 +37,7 @@ mod tests {
 
     #[test]
     fn syntax() {
-        for ok in [
-            "knowledge:read",
-            "knowledge:*",
-            "*:*",
-            "*",
-            "a.b-c_d:x9",
-        ] {
+        for ok in ["knowledge:read", "knowledge:*", "*:*", "*", "a.b-c_d:x9"] {
             assert!(validate_scope(ok).is_ok(), "{ok}");
         }
         for bad in [

@@ -199,7 +199,9 @@ fn verification(c: &mut Criterion) {
     const N: u64 = 100_000;
     let tenant = TenantId::from_bytes([1; 16]);
     let s = signer();
-    let keys = Keyring::new().with(s.key_id().clone(), s.verify_key()).unwrap();
+    let keys = Keyring::new()
+        .with(s.key_id().clone(), s.verify_key())
+        .unwrap();
     let mut log = TenantLog::new(tenant, Box::new(MemorySink::new()), s).with_policy(POLICY);
     for i in 0..N {
         log.append(event(tenant, i)).unwrap();
@@ -213,14 +215,14 @@ fn verification(c: &mut Criterion) {
         export.len() as u64 / N
     );
     cpu_report("verify 100k export (per export)", 3, |_| {
-        assert!(verify(&export, &keys).is_ok());
+        assert!(verify(&export, &keys, tenant).is_ok());
     });
     let mut g = c.benchmark_group("verify_export");
     g.sample_size(10);
     g.throughput(Throughput::Elements(N));
     g.bench_function("100k", |b| {
         b.iter(|| {
-            let r = verify(black_box(&export), &keys);
+            let r = verify(black_box(&export), &keys, tenant);
             assert!(r.is_ok());
             r.records
         })
@@ -237,7 +239,9 @@ fn verification_1m(_c: &mut Criterion) {
     const N: u64 = 1_000_000;
     let tenant = TenantId::from_bytes([1; 16]);
     let s = signer();
-    let keys = Keyring::new().with(s.key_id().clone(), s.verify_key()).unwrap();
+    let keys = Keyring::new()
+        .with(s.key_id().clone(), s.verify_key())
+        .unwrap();
     let mut log = TenantLog::new(tenant, Box::new(MemorySink::new()), s).with_policy(POLICY);
     for i in 0..N {
         log.append(event(tenant, i)).unwrap();
@@ -248,7 +252,7 @@ fn verification_1m(_c: &mut Criterion) {
     drop(log);
     eprintln!("export of {N} records: {} bytes", export.len());
     cpu_report("verify 1M export (per export)", 1, |_| {
-        let r = verify(&export, &keys);
+        let r = verify(&export, &keys, tenant);
         assert!(r.is_ok() && r.records == N);
     });
 }

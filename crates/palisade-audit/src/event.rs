@@ -3,7 +3,9 @@
 
 use crate::error::{AuditError, Result};
 use crate::redact::Commitment;
-use crate::validate::{check_action, check_actor, check_name, check_request_id, check_text, check_time};
+use crate::validate::{
+    check_action, check_actor, check_name, check_request_id, check_text, check_time,
+};
 use palisade_tenancy::{Principal, Scope, Timestamp};
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -8,7 +8,9 @@ use crate::error::{AuditError, Result};
 use crate::event::{MAX_DETAILS, MAX_REASON_LEN, MAX_TEXT_LEN, Outcome};
 use crate::keys::{Algorithm, KeyId};
 use crate::merkle::Hash;
-use crate::validate::{check_action, check_actor, check_name, check_request_id, check_text, check_time};
+use crate::validate::{
+    check_action, check_actor, check_name, check_request_id, check_text, check_time,
+};
 use palisade_tenancy::{Principal, Scope, TenantId, Timestamp};
 use serde::Deserialize;
 use std::borrow::Cow;

@@ -96,7 +96,8 @@ fn run(args: &[String]) -> Result<bool, String> {
             f => return Err(format!("unexpected argument `{f}`")),
         }
     }
-    let tenant = tenant.ok_or("`--tenant TEN_ID` is required: an export verifies only as its own tenant's")?;
+    let tenant = tenant
+        .ok_or("`--tenant TEN_ID` is required: an export verifies only as its own tenant's")?;
     let mut opts = VerifyOptions::new(tenant);
     opts.allow_unsigned_tail = allow_unsigned_tail;
     opts.trusted = match (tsize, troot) {

@@ -180,8 +180,14 @@ fn every_flag_in_the_module_doc_is_accepted() {
             other => panic!("the module doc names `{other}`, which the test does not know"),
         };
         let t = tenant(1).to_string();
-        let (code, stdout, stderr) =
-            run(&["verify", file.to_str().unwrap(), "--tenant", &t, flag, &value]);
+        let (code, stdout, stderr) = run(&[
+            "verify",
+            file.to_str().unwrap(),
+            "--tenant",
+            &t,
+            flag,
+            &value,
+        ]);
         assert!(!stderr.contains("unknown option"), "{flag}: {stderr}");
         assert_ne!(code, 2, "{flag}: {stdout}{stderr}");
     }

@@ -1,6 +1,5 @@
 //! Issue 11 regressions: a signing-key id names one key forever (reuse is
 //! refused), and an export verifies only as the expected tenant's.
-#![expect(clippy::unwrap_used, reason = "test code: a panic is a failing test")]
 
 mod common;
 
@@ -20,7 +19,10 @@ fn reusing_a_signing_key_id_is_refused() {
     let e = ring
         .insert(other.key_id().clone(), other.verify_key())
         .unwrap_err();
-    assert!(matches!(&e, AuditError::KeyIdReused { key_id } if key_id == "audit-v1"), "{e}");
+    assert!(
+        matches!(&e, AuditError::KeyIdReused { key_id } if key_id == "audit-v1"),
+        "{e}"
+    );
     assert!(e.to_string().contains("new id"), "{e}");
     let ed = CheckpointSigner::ed25519(KeyId::new("audit-v1").unwrap(), &[7; 32]);
     assert!(matches!(

@@ -24,7 +24,9 @@ fn auditable(permission: &str) -> bool {
     );
     let Ok(event) = event else { return false };
     let signer = CheckpointSigner::generate_hmac(KeyId::new("k1").unwrap()).unwrap();
-    let keys = Keyring::new().with(signer.key_id().clone(), signer.verify_key()).unwrap();
+    let keys = Keyring::new()
+        .with(signer.key_id().clone(), signer.verify_key())
+        .unwrap();
     let log = AuditLog::new(Box::new(MemorySinks), signer);
     let now = Timestamp::from_unix_seconds(1_800_000_001);
     log.append(event).unwrap();

@@ -208,7 +208,9 @@ fn checkpoint_tampering_is_detected() {
         }
     );
     let ed = CheckpointSigner::ed25519(KeyId::new("k1").unwrap(), &[1; 32]);
-    let f = verify(&out, &keyring_for(&[&ed]), tenant(1)).problem.unwrap();
+    let f = verify(&out, &keyring_for(&[&ed]), tenant(1))
+        .problem
+        .unwrap();
     assert_eq!(f.problem, Problem::AlgorithmMismatch);
     assert!(verify(&out, &keys, tenant(1)).is_ok());
 }

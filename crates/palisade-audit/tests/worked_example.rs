@@ -74,7 +74,9 @@ fn worked_example() {
     let ed = CheckpointSigner::ed25519(KeyId::new("audit-ed25519-v1").unwrap(), &seed());
     let cp_h = Checkpoint::sign(&hmac, t, 1, leaf, at, [0; 32]);
     let cp_e = Checkpoint::sign(&ed, t, 1, leaf, at, [0; 32]);
-    let keys = Keyring::new().with(hmac.key_id().clone(), hmac.verify_key()).unwrap();
+    let keys = Keyring::new()
+        .with(hmac.key_id().clone(), hmac.verify_key())
+        .unwrap();
     let mut log = TenantLog::new(t, Box::new(MemorySink::new()), Arc::new(hmac));
     assert_eq!(log.append(e).unwrap().leaf_hash, leaf);
     let mut export = Vec::new();

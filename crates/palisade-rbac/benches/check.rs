@@ -13,8 +13,8 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use palisade_rbac::{
-    Binding, CompiledPolicy, Decision, DenyRule, PermissionId, PolicyDocument, Request, RoleDef, Subject,
-    compile,
+    Binding, CompiledPolicy, Decision, DenyRule, PermissionId, PolicyDocument, Request, RoleDef,
+    Subject, compile,
 };
 use palisade_tenancy::{Principal, ProjectId, Scope, TenantId, Timestamp};
 use std::hint::black_box;

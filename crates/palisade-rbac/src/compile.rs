@@ -7,7 +7,8 @@ use crate::document::{POLICY_VERSION, PolicyDocument};
 use crate::error::{RbacError, Result, clip};
 use crate::permission::PermissionTable;
 use crate::policy::{
-    BindingRec, CompiledPolicy, DenyIndex, DenyRec, Entry, Meta, NONE, PrincipalSlot, TIMED, TimelineRef,
+    BindingRec, CompiledPolicy, DenyIndex, DenyRec, Entry, Meta, NONE, PrincipalSlot, TIMED,
+    TimelineRef,
 };
 use crate::roles::RoleTable;
 use crate::timeline::{self, Item};
@@ -326,8 +327,14 @@ pub fn compile(doc: &PolicyDocument, now: Timestamp) -> Result<CompiledPolicy> {
             .collect()
     };
     let deny_index = DenyIndex {
-        own: own_denies.into_iter().map(|(k, v)| (k, as_u32(v))).collect(),
-        all: all_denies.into_iter().map(|(k, v)| (k, as_u32(v))).collect(),
+        own: own_denies
+            .into_iter()
+            .map(|(k, v)| (k, as_u32(v)))
+            .collect(),
+        all: all_denies
+            .into_iter()
+            .map(|(k, v)| (k, as_u32(v)))
+            .collect(),
     };
 
     let hasher = foldhash::fast::RandomState::default();

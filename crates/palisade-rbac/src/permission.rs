@@ -100,7 +100,9 @@ fn syntax_reason(e: PermissionSyntax) -> &'static str {
         PermissionSyntax::PatternPart => {
             "each side must be `*` or 1 or more characters of `a-z 0-9 _ - .` (lowercase)"
         }
-        _ => "resource and action must each be 1 or more characters of `a-z 0-9 _ - .` (lowercase), 64 bytes in all",
+        _ => {
+            "resource and action must each be 1 or more characters of `a-z 0-9 _ - .` (lowercase), 64 bytes in all"
+        }
     }
 }
 

@@ -81,7 +81,8 @@ pub(crate) struct DenyRec {
 #[derive(Default)]
 pub(crate) struct DenyIndex {
     /// Rules naming the principal, in that tenant (indexes into `denies`, ascending).
-    pub(crate) own: std::collections::HashMap<(u32, TenantId), Box<[u32]>, foldhash::fast::RandomState>,
+    pub(crate) own:
+        std::collections::HashMap<(u32, TenantId), Box<[u32]>, foldhash::fast::RandomState>,
     /// Rules for everyone, in that tenant (ascending).
     pub(crate) all: std::collections::HashMap<TenantId, Box<[u32]>, foldhash::fast::RandomState>,
 }

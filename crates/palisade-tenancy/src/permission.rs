@@ -149,7 +149,10 @@ mod tests {
         }
         assert_eq!(check_permission(""), Err(PermissionSyntax::Empty));
         assert_eq!(check_permission("billing"), Err(PermissionSyntax::Shape));
-        assert_eq!(check_permission("Billing:read"), Err(PermissionSyntax::Part));
+        assert_eq!(
+            check_permission("Billing:read"),
+            Err(PermissionSyntax::Part)
+        );
         assert_eq!(check_permission("a:b:c"), Err(PermissionSyntax::Part));
         assert_eq!(check_permission("a:*"), Err(PermissionSyntax::Part));
         let long = format!("{}:{}", "a".repeat(32), "b".repeat(32));

@@ -250,7 +250,9 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
             Some(s) => s,
             None => Self::signer(cfg)?,
         };
-        let verify_keys = Keyring::new().with(signer.key_id().clone(), signer.verify_key());
+        let verify_keys = Keyring::new()
+            .with(signer.key_id().clone(), signer.verify_key())
+            .map_err(component("audit"))?;
         let sinks: Box<dyn SinkFactory> = match (self.sinks, &cfg.audit_dir) {
             (Some(s), _) => s,
             (None, Some(dir)) => {

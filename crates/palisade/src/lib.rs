@@ -49,7 +49,7 @@
 //!
 //! // Both decisions are in Acme's signed audit log.
 //! let export = palisade.export_audit(acme, now)?;
-//! assert_eq!(palisade.verify_audit(&export).records, 2);
+//! assert_eq!(palisade.verify_audit(acme, &export).records, 2);
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]

@@ -116,21 +116,43 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
     /// Sign every future audit checkpoint with `signer` (rotation), and
     /// accept its key in [`Palisade::verify_audit`]. Checkpoints signed by
     /// the previous key keep verifying: its public key stays in the keyring.
-    pub fn rotate_audit_signer(&self, signer: palisade_audit::CheckpointSigner) {
+    ///
+    /// # Errors
+    /// [`PalisadeError::Component`](crate::PalisadeError::Component) when the
+    /// signer's key id was used before (`AuditError::KeyIdReused`).
+    pub fn rotate_audit_signer(&self, signer: palisade_audit::CheckpointSigner) -> Result<()> {
         let (id, key) = (signer.key_id().clone(), signer.verify_key());
-        self.inner.trail.log.rotate_signer(signer);
-        self.add_audit_verify_key(id, key);
+        self.inner.trail.log.rotate_signer(signer).map_err(|e| {
+            crate::PalisadeError::Component {
+                component: "audit",
+                message: e.to_string(),
+            }
+        })?;
+        self.add_audit_verify_key(id, key)
     }
 
     /// Accept checkpoints signed by `key` (e.g. the previous signing key
     /// after a restart with a new one) in [`Palisade::verify_audit`].
-    pub fn add_audit_verify_key(&self, id: palisade_audit::KeyId, key: palisade_audit::VerifyKey) {
+    ///
+    /// # Errors
+    /// [`PalisadeError::Component`](crate::PalisadeError::Component) when
+    /// `id` already names another key (`AuditError::KeyIdReused`).
+    pub fn add_audit_verify_key(
+        &self,
+        id: palisade_audit::KeyId,
+        key: palisade_audit::VerifyKey,
+    ) -> Result<()> {
         self.inner
             .trail
             .verify_keys
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(id, key);
+            .insert(id, key)
+            .map(|_| ())
+            .map_err(|e| crate::PalisadeError::Component {
+                component: "audit",
+                message: e.to_string(),
+            })
     }
 
     /// Export `tenant`'s audit log at `now` (a final checkpoint is signed),
@@ -156,17 +178,18 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
         Ok(out)
     }
 
-    /// Verify an export with this instance's checkpoint keys. Never panics;
-    /// a problem is located by line and record index in the report.
+    /// Verify `tenant`'s export with this instance's checkpoint keys. Never
+    /// panics; a problem is located by line and record index in the report.
+    /// Another tenant's export is reported (`Problem::WrongTenant`), never OK.
     #[must_use]
-    pub fn verify_audit(&self, export: &[u8]) -> palisade_audit::Report {
+    pub fn verify_audit(&self, tenant: TenantId, export: &[u8]) -> palisade_audit::Report {
         let keys = self
             .inner
             .trail
             .verify_keys
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        palisade_audit::verify(export, &keys)
+        palisade_audit::verify(export, &keys, tenant)
     }
 
     /// The rate-limit backend (e.g. to call

@@ -281,7 +281,7 @@ async fn service_over_loopback() {
     for tenant in [axum_service::ACME, axum_service::GLOBEX] {
         let t: TenantId = tenant.parse().unwrap();
         let export = service.palisade.export_audit(t, now).unwrap();
-        let report = service.palisade.verify_audit(&export);
+        let report = service.palisade.verify_audit(t, &export);
         assert!(report.is_ok(), "{tenant}: {:?}", report.problem);
         assert!(
             report.records >= 5,

@@ -313,7 +313,7 @@ fn audit_signer_rotation_keeps_old_checkpoints_verifiable() {
     );
     w.palisade.audit_log().checkpoint(w.acme, at(2)).unwrap();
     let next = CheckpointSigner::generate_ed25519(KeyId::new("audit-2027").unwrap()).unwrap();
-    w.palisade.rotate_audit_signer(next);
+    w.palisade.rotate_audit_signer(next).unwrap();
     assert!(
         w.palisade
             .authorize(&key_req(&w.alice_key, "inbox:read", at(3)))
@@ -327,13 +327,14 @@ fn audit_signer_rotation_keeps_old_checkpoints_verifiable() {
     // A verifier without the new key rejects the new checkpoint.
     let export = w.palisade.export_audit(w.acme, at(4)).unwrap();
     let old_only = palisade::audit::Keyring::new();
-    assert!(!palisade::audit::verify(&export, &old_only).is_ok());
+    assert!(!palisade::audit::verify(&export, &old_only, w.acme).is_ok());
     // A second instance accepts it once told the public key.
     let other = world();
     let signer = CheckpointSigner::generate_ed25519(KeyId::new("k9").unwrap()).unwrap();
     other
         .palisade
-        .add_audit_verify_key(KeyId::new("k9").unwrap(), signer.verify_key());
+        .add_audit_verify_key(KeyId::new("k9").unwrap(), signer.verify_key())
+        .unwrap();
 }
 
 #[test]
@@ -360,7 +361,8 @@ fn builder_options_and_sharing() {
     });
     assert!(h.join().unwrap());
     assert_eq!(
-        p.verify_audit(&p.export_audit(t, at(2)).unwrap()).records,
+        p.verify_audit(t, &p.export_audit(t, at(2)).unwrap())
+            .records,
         1
     );
     assert!(format!("{p:?}").contains("policy_version"));

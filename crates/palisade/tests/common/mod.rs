@@ -96,7 +96,7 @@ pub(crate) fn key_req<'a>(key: &'a str, permission: &'a str, now: Timestamp) -> 
 #[cfg(test)]
 pub(crate) fn records(w: &World, tenant: TenantId) -> (u64, String) {
     let export = w.palisade.export_audit(tenant, at(60_000)).unwrap();
-    let report = w.palisade.verify_audit(&export);
+    let report = w.palisade.verify_audit(tenant, &export);
     assert!(report.is_ok(), "{:?}", report.problem);
     (report.records, String::from_utf8(export).unwrap())
 }
