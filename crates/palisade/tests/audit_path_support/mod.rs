@@ -8,7 +8,7 @@ use serde_json::Value;
 #[cfg(test)]
 pub(crate) fn events(p: &Palisade, tenant: TenantId, now: Timestamp) -> Vec<Value> {
     let export = p.export_audit(tenant, now).unwrap();
-    let report = p.verify_audit(&export);
+    let report = p.verify_audit(tenant, &export);
     assert!(report.is_ok(), "{:?}", report.problem);
     let text = String::from_utf8(export).unwrap();
     let evs: Vec<Value> = text
