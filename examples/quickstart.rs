@@ -76,12 +76,27 @@ fn main() -> Result<(), Error> {
 
     step(
         1,
-        "Issue an API key for Alice (Acme admin), limited to inbox, knowledge and provider keys",
+        "Alice (Acme admin, logged in through the host's own login) issues a key for herself",
     );
+    // The host's login verified Alice; Palisade checks she may create keys
+    // in Acme, and `key_admin` checks the new key's scopes against what she
+    // may do right now, then records the issue in Acme's audit log.
+    let session = Credential::Authenticated {
+        principal: &alice,
+        scope: Scope::tenant(acme),
+    };
+    let admin = palisade.authorize(&Request::new(session, "apikeys:create", "apikey", "-", now))?;
+    let too_wide = NewKey::new(Scope::tenant(acme), "everything")
+        .owner(alice.clone())
+        .scopes(["*"])?;
+    match palisade.key_admin(&admin).issue(too_wide, now) {
+        Ok(_) => return Err("a `*` key was minted past a deny rule (bug)".into()),
+        Err(e) => println!("   a `*` key is refused: {e}"),
+    }
     let new_key = NewKey::new(Scope::tenant(acme), "support bot")
         .owner(alice.clone())
         .scopes(["inbox:*", "knowledge:*", "provider_keys:*"])?;
-    let issued = palisade.keys().issue(new_key, now)?;
+    let issued = palisade.key_admin(&admin).issue(new_key, now)?;
     let key = issued.expose_secret();
     println!(
         "   key {} (shown once; the store keeps only a peppered hash)",

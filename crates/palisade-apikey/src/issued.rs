@@ -147,6 +147,36 @@ impl NewKey {
         self
     }
 
+    /// The key's label.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The tenant (or project) scope the key will belong to.
+    #[must_use]
+    pub fn target_scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The principal the key will act for, if set.
+    #[must_use]
+    pub fn owner_ref(&self) -> Option<&Principal> {
+        self.owner.as_ref()
+    }
+
+    /// The permission patterns the key will grant.
+    #[must_use]
+    pub fn granted_scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// The client networks the key will be limited to (empty: any).
+    #[must_use]
+    pub fn allowed_ips(&self) -> &[Cidr] {
+        &self.allowed_ips
+    }
+
     pub(crate) fn check(&self, now: Timestamp) -> Result<(), ApiKeyError> {
         if let Some(o) = &self.owner
             && o.kind() == palisade_tenancy::PrincipalKind::Staff

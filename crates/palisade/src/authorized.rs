@@ -1,9 +1,11 @@
 //! The result of an allowed request: who, in which scope, and the means to
 //! reach that scope's data (and nothing else).
 
+use palisade_apikey::{KeyId, Verified};
 use palisade_envelope::{KeyProvider, ScopedEnvelope};
 use palisade_tenancy::{Principal, Scope, Scoped, TenantId};
 
+use crate::breakglass::BreakGlassGrant;
 use crate::ratelimit::RateStatus;
 
 /// An allowed request. Handlers get it from [`Palisade::authorize`]
@@ -25,6 +27,10 @@ pub struct Authorized<P = palisade_envelope::LocalKeyring> {
     pub(crate) staff_reason: Option<String>,
     /// The decision record, for outcome records (see `outcome.rs`).
     pub(crate) link: Option<std::sync::Arc<crate::outcome::Link>>,
+    /// The presenting key as verified (an `Arc` snapshot of its record).
+    pub(crate) verified: Option<Verified>,
+    /// For staff access: the grant it was allowed under.
+    pub(crate) grant: Option<BreakGlassGrant>,
 }
 
 impl<P> Clone for Authorized<P> {
@@ -37,6 +43,8 @@ impl<P> Clone for Authorized<P> {
             rate: self.rate.clone(),
             staff_reason: self.staff_reason.clone(),
             link: self.link.clone(),
+            verified: self.verified.clone(),
+            grant: self.grant.clone(),
         }
     }
 }
@@ -63,6 +71,32 @@ impl<P: KeyProvider> Authorized<P> {
     #[must_use]
     pub fn key(&self) -> Option<&Principal> {
         self.key.as_ref()
+    }
+
+    /// The id of the API key presented, when the request came with one.
+    #[must_use]
+    pub fn key_id(&self) -> Option<&KeyId> {
+        self.verified.as_ref().map(Verified::key_id)
+    }
+
+    /// The presenting key's effective scopes: the permission patterns
+    /// (`resource:action`, `*` wildcards) its record granted when it was
+    /// verified for this request. They narrow, never widen, what the
+    /// [`principal`](Authorized::principal)'s roles allow, so what the
+    /// request may do is the intersection of the two. `None` when the
+    /// request came without a key (no narrowing).
+    #[must_use]
+    pub fn key_scopes(&self) -> Option<&[String]> {
+        self.verified.as_ref().map(Verified::granted_scopes)
+    }
+
+    /// True when the presenting key's scopes cover `permission`
+    /// (`resource:action`); true for requests without a key, which are not
+    /// narrowed. It does not consult the owner's roles: ask
+    /// [`Palisade::authorize`](crate::Palisade::authorize) for a decision.
+    #[must_use]
+    pub fn key_grants(&self, permission: &str) -> bool {
+        self.verified.as_ref().is_none_or(|v| v.grants(permission))
     }
 
     /// The request's scope (the target's, when one was named).

@@ -384,6 +384,8 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             rate: None,
             staff_reason: Some(reason.to_owned()),
             link: Some(link),
+            verified: None,
+            grant,
         })
     }
 }

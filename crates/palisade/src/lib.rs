@@ -34,7 +34,7 @@
 //!
 //! // A key acting for Ann, issued once (only its hash is stored).
 //! let new = NewKey::new(Scope::tenant(acme), "bot").owner(Principal::user("ann@acme.example")?).scopes(["inbox:*"])?;
-//! let key = palisade.keys().issue(new, now)?;
+//! let key = palisade.keys_unchecked().issue(new, now)?;
 //!
 //! // The request path: allowed, with a context bound to Acme…
 //! let req = Request::new(Credential::ApiKey(key.expose_secret()), "inbox:read", "inbox", "conv-1", now);
@@ -55,6 +55,18 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "service")]
+mod admin;
+#[cfg(feature = "service")]
+mod admin_audit;
+#[cfg(feature = "service")]
+mod admin_check;
+#[cfg(feature = "service")]
+mod admin_error;
+#[cfg(feature = "service")]
+mod admin_info;
+#[cfg(feature = "service")]
+mod admin_ops;
 #[cfg(feature = "service")]
 mod authorized;
 #[cfg(feature = "service")]
@@ -94,6 +106,14 @@ mod suppress;
 #[cfg(feature = "service")]
 mod trail;
 
+#[cfg(feature = "service")]
+pub use admin::{KeyAdmin, PERM_CREATE, PERM_READ, PERM_REVOKE, PERM_ROTATE, PERM_UPDATE};
+#[cfg(feature = "service")]
+pub use admin_check::ADMIN_PERMISSION;
+#[cfg(feature = "service")]
+pub use admin_error::KeyAdminError;
+#[cfg(feature = "service")]
+pub use admin_info::KeyInfo;
 #[cfg(feature = "service")]
 pub use authorized::Authorized;
 #[cfg(feature = "service")]

@@ -72,7 +72,21 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
         &self.inner.config
     }
 
-    /// The API-key service (issue, rotate, revoke, list).
+    /// The raw API-key service, for background jobs and start-up
+    /// provisioning: it **bypasses** the tenant scope check, RBAC and the
+    /// audit trail (`revoke(id)` revokes any tenant's key, `issue` mints
+    /// any scopes for any owner, nothing is recorded). Request handlers use
+    /// [`Palisade::key_admin`] with the request's [`Authorized`] instead.
+    #[must_use]
+    pub fn keys_unchecked(&self) -> &ApiKeys<S> {
+        &self.inner.keys
+    }
+
+    /// The raw API-key service (renamed: it skips every check).
+    #[deprecated(
+        since = "0.1.1",
+        note = "bypasses tenant, RBAC and audit checks: use `key_admin(&auth)` in request handlers, or `keys_unchecked()` in background jobs"
+    )]
     #[must_use]
     pub fn keys(&self) -> &ApiKeys<S> {
         &self.inner.keys
@@ -298,6 +312,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                         Err(self.refuse_staff_key(&v, req))
                     }
                     Ok(v) => {
+                        self.audit_rehash(&v, req.now);
                         let caller = Caller {
                             principal: v.acting_principal(),
                             key: Some(v.key_principal()),
@@ -430,6 +445,8 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             rate: Some(rate),
             staff_reason: None,
             link: Some(link),
+            verified: caller.verified.cloned(),
+            grant: None,
         })
     }
 

@@ -160,7 +160,7 @@ fn no_audit_record_no_access() {
         .owner(Principal::user("alice@acme.example").unwrap())
         .scopes(["inbox:*"])
         .unwrap();
-    let key = palisade.keys().issue(new, at(0)).unwrap();
+    let key = palisade.keys_unchecked().issue(new, at(0)).unwrap();
     let d = palisade
         .authorize(&key_req(key.expose_secret(), "inbox:read", at(1)))
         .unwrap_err();
@@ -227,7 +227,7 @@ fn secrets_and_files_from_configuration() {
     let p = Palisade::builder(cfg.clone()).build().unwrap();
     let t = TenantId::new_v7();
     let key = p
-        .keys()
+        .keys_unchecked()
         .issue(
             NewKey::new(Scope::tenant(t), "k")
                 .scopes(["inbox:read"])
@@ -345,7 +345,7 @@ fn builder_options_and_sharing() {
         .unwrap();
     let t = TenantId::new_v7();
     let k = p
-        .keys()
+        .keys_unchecked()
         .issue(
             NewKey::new(Scope::tenant(t), "k").scopes(["x:y"]).unwrap(),
             at(0),

@@ -67,7 +67,7 @@ pub(crate) fn world_with(config: PalisadeConfig) -> World {
             .scopes(scopes.iter().copied())
             .unwrap();
         palisade
-            .keys()
+            .keys_unchecked()
             .issue(new, at(0))
             .unwrap()
             .expose_secret()
