@@ -130,7 +130,7 @@ impl<S: KeyStore, P: KeyProvider> KeyAdmin<'_, S, P> {
         Authority {
             principal: &self.auth.principal,
             key: self.auth.verified.as_ref(),
-            grant: self.auth.grant.as_ref(),
+            grant: self.auth.grant.as_deref(),
         }
     }
 

@@ -30,7 +30,7 @@ pub struct Authorized<P = palisade_envelope::LocalKeyring> {
     /// The presenting key as verified (an `Arc` snapshot of its record).
     pub(crate) verified: Option<Verified>,
     /// For staff access: the grant it was allowed under.
-    pub(crate) grant: Option<BreakGlassGrant>,
+    pub(crate) grant: Option<std::sync::Arc<BreakGlassGrant>>,
 }
 
 impl<P> Clone for Authorized<P> {
