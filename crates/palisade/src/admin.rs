@@ -4,19 +4,17 @@
 //! Each call does, in one place: the scope check (a key outside the
 //! caller's scope is "no such key"), the RBAC check of the operation's
 //! permission in the key's scope, the ownership check (only the caller's
-//! own keys unless it holds [`ADMIN_PERMISSION`]), the escalation and
+//! own keys unless it holds [`ADMIN_PERMISSION`](crate::ADMIN_PERMISSION)), the escalation and
 //! unknown-scope checks for anything that grants scopes, the change, and
 //! an audit record in the key's tenant log — allowed, denied or failed.
 
-use std::sync::Arc;
-
-use palisade_apikey::{ApiKeyError, ApiKeys, IssuedKey, KeyEntry, KeyId, KeyRecord, KeyStore};
+use palisade_apikey::{ApiKeyError, ApiKeys, KeyId, KeyRecord, KeyStore};
 use palisade_envelope::KeyProvider;
 use palisade_rbac::CompiledPolicy;
-use palisade_tenancy::{PrincipalKind, Scope, Timestamp};
+use palisade_tenancy::{Scope, Timestamp};
 
 use crate::admin_audit::{KeyEvent, owner_of};
-use crate::admin_check::{ADMIN_PERMISSION, Authority};
+use crate::admin_check::Authority;
 use crate::admin_error::KeyAdminError;
 use crate::admin_info::KeyInfo;
 use crate::authorized::Authorized;
@@ -66,7 +64,7 @@ pub(crate) const ACT_IPS: &str = "apikey.set_allowed_ips";
 /// **May administer.** A caller may manage (issue for, revoke, rotate,
 /// rescope) keys owned by its own acting principal ([`Authorized::principal`]:
 /// the presenting key's owner, or the user); keys owned by anyone else, and
-/// keys without an owner (their own principal), need [`ADMIN_PERMISSION`]
+/// keys without an owner (their own principal), need [`ADMIN_PERMISSION`](crate::ADMIN_PERMISSION)
 /// (`apikeys:admin`) in the key's scope. Staff never own keys.
 ///
 /// **No escalation.** Scopes granted by [`issue`](KeyAdmin::issue),
@@ -116,9 +114,22 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
     }
 }
 
-/// A checked target: the record as read, and whom it acts as.
+/// A checked target: the record as read, and whether its MAC verifies.
 pub(crate) struct Target {
     pub(crate) record: KeyRecord,
+    pub(crate) authentic: bool,
+}
+
+/// What a call does to its target key.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Access {
+    /// Reads it.
+    Read,
+    /// Revokes it (allowed on a record whose MAC fails: it only makes the
+    /// key less usable).
+    Revoke,
+    /// Changes it (rotate, rescope, IP list).
+    Change,
 }
 
 impl<S: KeyStore, P: KeyProvider> KeyAdmin<'_, S, P> {
@@ -134,7 +145,7 @@ impl<S: KeyStore, P: KeyProvider> KeyAdmin<'_, S, P> {
         }
     }
 
-    fn policy<R>(&self, f: impl FnOnce(&CompiledPolicy, u64) -> R) -> R {
+    pub(crate) fn policy<R>(&self, f: impl FnOnce(&CompiledPolicy, u64) -> R) -> R {
         self.palisade.inner.policy.with_policy(f)
     }
 
@@ -181,28 +192,33 @@ impl<S: KeyStore, P: KeyProvider> KeyAdmin<'_, S, P> {
         })
     }
 
-    /// The key `id` as found by the store (`found`), checked to lie in the
-    /// caller's scope, to be one the caller may `permission` on, and (when
-    /// `manage`) to be owned by a principal it may administer. Every
-    /// refusal is recorded.
+    /// The key `id` as read from the store (`found`), checked to lie in the
+    /// caller's scope, to be one the caller may `permission` on, and (for
+    /// changes) to be owned by a principal it may administer and to carry
+    /// an authentic record MAC. Every refusal is recorded.
     pub(crate) fn target(
         &self,
         action: &'static str,
         permission: &'static str,
         id: &KeyId,
-        found: Option<Arc<KeyEntry>>,
-        manage: bool,
+        found: Result<Option<KeyRecord>, ApiKeyError>,
+        access: Access,
         now: Timestamp,
     ) -> Result<Target, KeyAdminError> {
         let not_found = || KeyAdminError::NotFound {
             key_id: id.to_string(),
         };
         let caller_scope = self.auth.scope;
-        let Some(entry) = found else {
-            let ev = KeyEvent::new(action, caller_scope, Some(id));
-            return Err(self.refuse(now, ev, not_found()));
+        let record = match found {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                let ev = KeyEvent::new(action, caller_scope, Some(id));
+                return Err(self.refuse(now, ev, not_found()));
+            }
+            Err(e) => {
+                return Err(self.failed(now, KeyEvent::new(action, caller_scope, Some(id)), e));
+            }
         };
-        let record = entry.snapshot();
         let ev = KeyEvent::new(action, record.scope, Some(id));
         if !caller_scope.contains(&record.scope) {
             // The key's tenant learns who tried; the caller's log reads
@@ -218,6 +234,7 @@ impl<S: KeyStore, P: KeyProvider> KeyAdmin<'_, S, P> {
             }
             return Err(not_found());
         }
+        let authentic = self.keys().record_is_authentic(&record);
         let who = self.authority();
         let owner = owner_of(&record);
         let refusal = self.policy(|policy, _| {
@@ -228,20 +245,27 @@ impl<S: KeyStore, P: KeyProvider> KeyAdmin<'_, S, P> {
                     scope: record.scope,
                 });
             }
-            match &owner {
-                Some(o) if manage && !who.may_administer(policy, o, record.scope, now) => {
-                    Some(KeyAdminError::OwnerNotAdministrable {
-                        principal: who.principal.to_string(),
-                        owner: o.to_string(),
-                        scope: record.scope,
-                    })
-                }
-                _ => None,
+            if access == Access::Read {
+                return None;
             }
+            if let Some(o) = owner
+                .as_ref()
+                .filter(|o| !who.may_administer(policy, o, record.scope, now))
+            {
+                return Some(KeyAdminError::OwnerNotAdministrable {
+                    principal: who.principal.to_string(),
+                    owner: o.to_string(),
+                    scope: record.scope,
+                });
+            }
+            // A record edited outside Palisade may only be revoked.
+            (access == Access::Change && !authentic).then(|| KeyAdminError::RecordTampered {
+                key_id: id.to_string(),
+            })
         });
         match refusal {
             Some(err) => Err(self.refuse(now, ev, err)),
-            None => Ok(Target { record }),
+            None => Ok(Target { record, authentic }),
         }
     }
 
@@ -258,134 +282,8 @@ impl<S: KeyStore, P: KeyProvider> KeyAdmin<'_, S, P> {
         self.policy(|policy, version| who.check_grant(policy, version, scopes, scope, now))
             .map_err(|err| self.refuse(now, ev(), err))
     }
-
-    /// The checks of an issue request, before anything is created.
-    pub(crate) fn check_issue(
-        &self,
-        new: &palisade_apikey::NewKey,
-        now: Timestamp,
-    ) -> Result<(), KeyAdminError> {
-        let scope = *new.target_scope();
-        let caller_scope = self.auth.scope;
-        let owner = new.owner_ref();
-        let ev = || {
-            KeyEvent::new(ACT_ISSUE, scope, None)
-                .str("key_name", new.name())
-                .str(
-                    "owner",
-                    &owner.map_or_else(|| "-".into(), ToString::to_string),
-                )
-                .scopes("new_scopes", new.granted_scopes())
-                .ips("new_allowed_ips", new.allowed_ips())
-        };
-        let who = self.authority();
-        if !caller_scope.contains(&scope) {
-            // Recorded in the caller's log only: naming any tenant must not
-            // let a caller write into (or create) that tenant's log.
-            let err = KeyAdminError::NotPermitted {
-                principal: who.principal.to_string(),
-                permission: PERM_CREATE,
-                scope,
-            };
-            return Err(self.refuse(now, ev().in_scope(caller_scope), err));
-        }
-        if let Some(o) = owner.filter(|o| o.kind() == PrincipalKind::Staff) {
-            let err = KeyAdminError::StaffOwner {
-                owner: o.to_string(),
-            };
-            return Err(self.refuse(now, ev(), err));
-        }
-        let refusal = self.policy(|policy, _| {
-            if !who.may(policy, PERM_CREATE, scope, now) {
-                return Some(KeyAdminError::NotPermitted {
-                    principal: who.principal.to_string(),
-                    permission: PERM_CREATE,
-                    scope,
-                });
-            }
-            let administrable = match owner {
-                Some(o) => who.may_administer(policy, o, scope, now),
-                // An ownerless key is a new principal of its own.
-                None => who.may(policy, ADMIN_PERMISSION, scope, now),
-            };
-            (!administrable).then(|| KeyAdminError::OwnerNotAdministrable {
-                principal: who.principal.to_string(),
-                owner: owner.map_or_else(|| "key:(the new key)".into(), ToString::to_string),
-                scope,
-            })
-        });
-        if let Some(err) = refusal {
-            return Err(self.refuse(now, ev(), err));
-        }
-        self.check_grant(now, new.granted_scopes(), scope, ev)
-    }
-
-    /// Record an issued key; revoke it again if the record fails.
-    pub(crate) fn finish_issue(
-        &self,
-        issued: IssuedKey,
-        now: Timestamp,
-    ) -> Result<IssuedKey, KeyAdminError> {
-        let r = issued.record();
-        let ev = KeyEvent::new(ACT_ISSUE, r.scope, Some(&r.key_id))
-            .str("key_name", &r.name)
-            .str(
-                "owner",
-                &r.owner
-                    .as_ref()
-                    .map_or_else(|| "-".into(), ToString::to_string),
-            )
-            .scopes("new_scopes", &r.scopes)
-            .ips("new_allowed_ips", &r.allowed_ips)
-            .time("expires_at", r.expires_at)
-            .int("generation", r.generation);
-        match self.record(now, ev) {
-            Ok(()) => Ok(issued),
-            Err(e) => {
-                // No key may exist that its tenant's log does not show.
-                let undone = self.keys().revoke(issued.key_id(), now).is_ok();
-                Err(KeyAdminError::Unavailable {
-                    reason: format!(
-                        "the audit record of the new key failed ({e}); the key was {}",
-                        if undone {
-                            "revoked again"
-                        } else {
-                            "issued but could not be revoked: revoke it"
-                        }
-                    ),
-                })
-            }
-        }
-    }
 }
 
-/// The generation of `id` after a change (for the audit record).
-pub(crate) fn generation_of<S: KeyStore>(keys: &ApiKeys<S>, id: &KeyId) -> Option<u64> {
-    keys.store().get(id).map(|e| e.record().generation)
-}
-
-pub(crate) fn info(record: &KeyRecord) -> KeyInfo {
-    KeyInfo::from(record)
-}
-
-impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
-    /// After a successful verify of a key hashed under an old pepper:
-    /// record the rehash (`apikey.rehash`) if the verifier rewrote it
-    /// (best effort: the request goes on either way).
-    pub(crate) fn audit_rehash(&self, v: &palisade_apikey::Verified, now: Timestamp) {
-        if !v.needs_rehash() {
-            return;
-        }
-        let before = v.record().hash.pepper_version();
-        let Some(after) = self.inner.keys.store().get(v.key_id()) else {
-            return;
-        };
-        let after = after.record();
-        if let Some(to) = after.hash.pepper_version().filter(|to| Some(*to) != before) {
-            let _ = self
-                .inner
-                .trail
-                .record_rehash(v, before, to, after.generation, now);
-        }
-    }
+pub(crate) fn info(record: &KeyRecord, authentic: bool) -> KeyInfo {
+    KeyInfo::new(record, authentic)
 }

@@ -154,22 +154,28 @@ impl Trail {
         self.append_key_event(actor, caller_key, now, ev)
     }
 
-    /// Append `ev` for a pepper rehash done while verifying `key`.
+    /// Append the record of a rewrite of `key`'s record made while
+    /// verifying it: a rehash from pepper `from` to `to`, or (`resealed`)
+    /// the seal of a version 1 record.
     pub(crate) fn record_rehash(
         &self,
         key: &Verified,
         from: Option<u32>,
-        to: u32,
-        generation: u64,
+        to: Option<u32>,
+        generation: Option<u64>,
+        resealed: bool,
         now: Timestamp,
     ) -> Result<(), AuditError> {
-        let ev = KeyEvent::new("apikey.rehash", *key.scope(), Some(key.key_id()))
-            .str(
-                "old_pepper_version",
-                &from.map_or_else(|| "-".into(), |v| v.to_string()),
-            )
-            .int("new_pepper_version", u64::from(to))
-            .int("generation", generation);
+        let version = |v: Option<u32>| v.map_or_else(|| "-".into(), |v| v.to_string());
+        let mut ev = KeyEvent::new("apikey.rehash", *key.scope(), Some(key.key_id()))
+            .str("old_pepper_version", &version(from))
+            .str("new_pepper_version", &version(to));
+        if resealed {
+            ev = ev.str("resealed", "record version 1 sealed as version 2");
+        }
+        if let Some(g) = generation {
+            ev = ev.int("generation", g);
+        }
         let actor = Actor::new(key.key_principal().clone())?;
         self.append_key_event(actor, None, now, ev)
     }

@@ -75,6 +75,15 @@ pub enum KeyAdminError {
         /// The policy's version.
         policy_version: u64,
     },
+    /// The key's stored record fails its MAC: it was edited outside
+    /// Palisade. It may only be revoked.
+    #[error(
+        "the stored record of API key `{key_id}` fails its integrity check (edited outside Palisade): revoke it and issue a new key"
+    )]
+    RecordTampered {
+        /// The key.
+        key_id: String,
+    },
     /// The key request or change itself is invalid (dates, limits, scope
     /// syntax, an inactive key to rotate…).
     #[error(transparent)]
@@ -112,7 +121,12 @@ impl KeyAdminError {
             | Self::StaffOwner { .. }
             | Self::Escalation { .. } => 403,
             Self::UnknownScope { .. } => 422,
-            Self::Key(ApiKeyError::Inactive { .. } | ApiKeyError::DuplicateKey { .. }) => 409,
+            Self::RecordTampered { .. } => 409,
+            Self::Key(
+                ApiKeyError::Inactive { .. }
+                | ApiKeyError::DuplicateKey { .. }
+                | ApiKeyError::AlreadyRotated { .. },
+            ) => 409,
             Self::Key(ApiKeyError::NoSuchKey { .. }) => 404,
             Self::Key(_) => 422,
             Self::Unavailable { .. } | Self::Unaudited { .. } => 503,
@@ -130,6 +144,7 @@ impl KeyAdminError {
             Self::StaffOwner { .. } => "staff_owner",
             Self::Escalation { .. } => "escalation",
             Self::UnknownScope { .. } => "unknown_scope",
+            Self::RecordTampered { .. } => "record_tampered",
             Self::Key(_) => "invalid_request",
             Self::Unavailable { .. } => "unavailable",
             Self::Unaudited { .. } => "unaudited",
@@ -141,7 +156,9 @@ impl From<ApiKeyError> for KeyAdminError {
     fn from(e: ApiKeyError) -> Self {
         match e {
             ApiKeyError::NoSuchKey { key_id } => Self::NotFound { key_id },
-            ApiKeyError::Store { .. } => Self::Unavailable {
+            ApiKeyError::RecordNotAuthentic { key_id, .. } => Self::RecordTampered { key_id },
+            ApiKeyError::StaffOwner { owner } => Self::StaffOwner { owner },
+            ApiKeyError::Store(_) => Self::Unavailable {
                 reason: e.to_string(),
             },
             other => Self::Key(other),

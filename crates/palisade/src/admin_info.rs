@@ -45,10 +45,16 @@ pub struct KeyInfo {
     pub generation: u64,
     /// The pepper version of its HMAC hash (`None`: an imported hash).
     pub pepper_version: Option<u32>,
+    /// False when the stored record's MAC does not verify: it was edited
+    /// outside Palisade (or is an unsealed version 1 record). Such a key is
+    /// refused on every request; revoke it and issue a new one.
+    pub authentic: bool,
 }
 
-impl From<&KeyRecord> for KeyInfo {
-    fn from(r: &KeyRecord) -> Self {
+impl KeyInfo {
+    /// The view of `r`; `authentic` is whether its record MAC verifies.
+    #[must_use]
+    pub fn new(r: &KeyRecord, authentic: bool) -> Self {
         Self {
             key_id: r.key_id,
             scope: r.scope,
@@ -67,6 +73,7 @@ impl From<&KeyRecord> for KeyInfo {
             last_used: r.last_used,
             generation: r.generation,
             pepper_version: r.hash.pepper_version(),
+            authentic,
         }
     }
 }

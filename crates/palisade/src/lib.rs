@@ -66,6 +66,8 @@ mod admin_error;
 #[cfg(feature = "service")]
 mod admin_info;
 #[cfg(feature = "service")]
+mod admin_issue;
+#[cfg(feature = "service")]
 mod admin_ops;
 #[cfg(feature = "service")]
 mod authorized;
