@@ -35,7 +35,12 @@ fn ready<F: Future>(f: F) -> F::Output {
 
 #[cfg(test)]
 fn key_id_of(p: &palisade::Palisade, key: &str) -> String {
-    p.keys().format().parse(key).unwrap().key_id().to_string()
+    p.keys_unchecked()
+        .format()
+        .parse(key)
+        .unwrap()
+        .key_id()
+        .to_string()
 }
 
 #[test]
@@ -98,12 +103,12 @@ fn a_staff_owned_key_is_refused_and_recorded_in_its_tenants_log() {
     // (e.g. written and sealed before staff owners were refused at issue).
     let key_id = *w
         .palisade
-        .keys()
+        .keys_unchecked()
         .format()
         .parse(&w.alice_key)
         .unwrap()
         .key_id();
-    let keys = w.palisade.keys();
+    let keys = w.palisade.keys_unchecked();
     let staff = Principal::staff("eve@vendor.example").unwrap();
     ready(keys.store().update(
         &key_id,
