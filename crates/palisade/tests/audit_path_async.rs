@@ -152,7 +152,7 @@ async fn a_key_store_miss_is_awaited_by_authorize_async_and_fails_closed_in_auth
         .owner(Principal::user("alice@acme.example").unwrap())
         .scopes(["inbox:*"])
         .unwrap();
-    let key = p.keys().issue(new, at(0)).unwrap();
+    let key = p.keys_unchecked().issue(new, at(0)).unwrap();
     let req = key_req(key.expose_secret(), "inbox:read", at(1));
     // The sync path never blocks on the backend: 503, not an allow and not 401.
     let d = p.authorize(&req).unwrap_err();

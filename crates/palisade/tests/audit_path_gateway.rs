@@ -103,9 +103,14 @@ async fn gateway_scenario_through_the_layer_leaves_every_record_in_the_right_log
     let lb = "10.0.0.1:443";
     let alice = format!("Bearer {}", w.alice_key);
     let bob = format!("Bearer {}", w.bob_key);
-    let bob_id = *p.keys().format().parse(&w.bob_key).unwrap().key_id();
+    let bob_id = *p
+        .keys_unchecked()
+        .format()
+        .parse(&w.bob_key)
+        .unwrap()
+        .key_id();
     let alice_id = p
-        .keys()
+        .keys_unchecked()
         .format()
         .parse(&w.alice_key)
         .unwrap()
@@ -132,7 +137,9 @@ async fn gateway_scenario_through_the_layer_leaves_every_record_in_the_right_log
     assert_eq!(codes.iter().filter(|c| **c == 429).count(), 180);
 
     // 2. Bob's key, revoked, from the same /64 after the budget: 429, recorded for Globex.
-    p.keys().revoke(&bob_id, Timestamp::now()).unwrap();
+    p.keys_unchecked()
+        .revoke(&bob_id, Timestamp::now())
+        .unwrap();
     let code = call(
         &app,
         lb,
