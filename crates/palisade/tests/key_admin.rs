@@ -138,7 +138,7 @@ fn works(w: &World, key: &str) -> bool {
 #[cfg(test)]
 fn events(w: &World, tenant: TenantId) -> Vec<Value> {
     let export = w.palisade.export_audit(tenant, at(60_000)).unwrap();
-    let report = w.palisade.verify_audit(&export);
+    let report = w.palisade.verify_audit(tenant, &export);
     assert!(report.is_ok(), "{:?}", report.problem);
     String::from_utf8(export)
         .unwrap()
@@ -713,7 +713,7 @@ fn a_pepper_rehash_on_verify_is_audited() {
     current.authorize(&req).unwrap();
     current.authorize(&req).unwrap();
     let export = current.export_audit(acme, at(60_000)).unwrap();
-    assert!(current.verify_audit(&export).is_ok());
+    assert!(current.verify_audit(acme, &export).is_ok());
     let text = String::from_utf8(export).unwrap();
     let rehash: Vec<&str> = text
         .lines()
