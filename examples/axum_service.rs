@@ -7,6 +7,17 @@
 //! - `GET  /knowledge/{id}` (`knowledge:read`)  read it back (opens only for its tenant)
 //! - `GET  /healthz`        no authentication
 //!
+//! Key administration through `Palisade::key_admin(&auth)` (tenant scope,
+//! permission, ownership and escalation checks, and the audit, in one call):
+//!
+//! - `GET    /keys`              (`apikeys:read`)   the caller's tenant's keys (no hashes)
+//! - `POST   /keys`              (`apikeys:create`) `{"name", "scopes", "owner"?}` → the new key, once
+//! - `GET    /keys/{id}`         (`apikeys:read`)   one key
+//! - `DELETE /keys/{id}`         (`apikeys:revoke`) revoke
+//! - `POST   /keys/{id}/rotate`  (`apikeys:rotate`) the successor, once (old key: 1 h grace)
+//!
+//! Another tenant's key id answers 404, exactly like an unknown id.
+//!
 //! Every response carries the security headers; CORS allows each tenant's
 //! configured origins; every decision is in the tenant's audit log.
 //! `PALISADE_ADDR` sets the address (default `127.0.0.1:3000`; loopback).
@@ -18,14 +29,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use palisade::apikey::NewKey;
+use palisade::apikey::{IssuedKey, KeyId, NewKey};
 use palisade::tenancy::{Principal, Scope, Scoped, TenantId, Timestamp};
 use palisade::{
-    Authorized, Palisade, PalisadeConfig, PalisadeLayer, PlanConfig, RateConfig, SecurityHeaders,
-    TenantConfig, tenant_cors,
+    Authorized, KeyAdminError, Palisade, PalisadeConfig, PalisadeLayer, PlanConfig, RateConfig,
+    SecurityHeaders, TenantConfig, tenant_cors,
 };
 
 /// Acme (plan "scale", generous limits) and Globex (plan "free": 10 requests a second per key).
@@ -43,16 +54,19 @@ pub(crate) struct Store {
 #[derive(Clone)]
 pub(crate) struct AppState {
     store: Store,
+    palisade: Palisade,
 }
 
 /// The running service's parts: the router, the Palisade instance, and
-/// demo keys (Acme agent key, Acme read-only key, Globex agent key).
+/// demo keys (Acme agent, read-only, admin and create-only keys; Globex
+/// agent and admin keys).
 pub(crate) struct Service {
     /// The router, layers included.
     pub(crate) router: Router,
     /// The Palisade instance (for audit exports and key management).
     pub(crate) palisade: Palisade,
-    /// `acme_agent`, `acme_reader`, `globex_agent` → key text.
+    /// `acme_agent`, `acme_reader`, `acme_admin`, `acme_minter`,
+    /// `globex_agent`, `globex_admin` → key text.
     pub(crate) keys: BTreeMap<&'static str, String>,
 }
 
@@ -141,6 +155,138 @@ async fn read_doc(
     }
 }
 
+/// A refused key-administration call: its status, and its code plus the
+/// administrator-facing message (it names the missing permission or the
+/// excess scopes; a "not found" says nothing more).
+fn admin_error(e: &KeyAdminError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
+    let body = match e {
+        KeyAdminError::NotFound { .. } => serde_json::json!({ "error": e.code() }),
+        _ => serde_json::json!({ "error": e.code(), "detail": e.to_string() }),
+    };
+    (status, Json(body)).into_response()
+}
+
+fn key_not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({"error": "not_found"})),
+    )
+        .into_response()
+}
+
+fn created(issued: &IssuedKey) -> Response {
+    let body = serde_json::json!({
+        "id": issued.key_id().to_string(),
+        "key": issued.expose_secret(),
+    });
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+/// `POST /keys` body.
+#[derive(serde::Deserialize)]
+struct CreateKey {
+    name: String,
+    scopes: Vec<String>,
+    /// Whom the key acts for (default: the caller).
+    owner: Option<String>,
+}
+
+async fn list_keys(State(state): State<AppState>, auth: Authorized) -> Response {
+    match state
+        .palisade
+        .key_admin(&auth)
+        .list_async(Timestamp::now())
+        .await
+    {
+        Ok(keys) => Json(keys).into_response(),
+        Err(e) => admin_error(&e),
+    }
+}
+
+async fn create_key(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Json(req): Json<CreateKey>,
+) -> Response {
+    let owner = match req.owner.as_deref().map(str::parse::<Principal>) {
+        None => auth.principal().clone(),
+        Some(Ok(p)) => p,
+        Some(Err(_)) => return StatusCode::UNPROCESSABLE_ENTITY.into_response(),
+    };
+    let new = match NewKey::new(*auth.scope(), &req.name)
+        .owner(owner)
+        .scopes(req.scopes.iter().map(String::as_str))
+    {
+        Ok(n) => n,
+        Err(_) => return StatusCode::UNPROCESSABLE_ENTITY.into_response(),
+    };
+    match state
+        .palisade
+        .key_admin(&auth)
+        .issue_async(new, Timestamp::now())
+        .await
+    {
+        Ok(issued) => created(&issued),
+        Err(e) => admin_error(&e),
+    }
+}
+
+async fn get_key(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Path(id): Path<String>,
+) -> Response {
+    // An id that does not parse is as unknown as any other.
+    let Ok(id) = id.parse::<KeyId>() else {
+        return key_not_found();
+    };
+    match state
+        .palisade
+        .key_admin(&auth)
+        .get_async(&id, Timestamp::now())
+        .await
+    {
+        Ok(info) => Json(info).into_response(),
+        Err(e) => admin_error(&e),
+    }
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<KeyId>() else {
+        return key_not_found();
+    };
+    match state
+        .palisade
+        .key_admin(&auth)
+        .revoke_async(&id, Timestamp::now())
+        .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => admin_error(&e),
+    }
+}
+
+async fn rotate_key(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<KeyId>() else {
+        return key_not_found();
+    };
+    let grace = std::time::Duration::from_secs(3600);
+    let admin = state.palisade.key_admin(&auth);
+    match admin.rotate_async(&id, grace, Timestamp::now()).await {
+        Ok(successor) => created(&successor),
+        Err(e) => admin_error(&e),
+    }
+}
+
 fn rand_id() -> u64 {
     let mut b = [0u8; 8];
     // If the OS RNG fails the id is 0: a demo document is overwritten, nothing leaks.
@@ -220,10 +366,29 @@ pub(crate) fn build(bench: bool) -> Result<Service, Box<dyn std::error::Error>> 
     )?;
     issue("acme_reader", acme, "alice@acme.example", &["inbox:read"])?;
     issue(
+        "acme_admin",
+        acme,
+        "alice@acme.example",
+        &["apikeys:*", "inbox:*"],
+    )?;
+    // A key that may only create keys: it cannot mint one wider than itself.
+    issue(
+        "acme_minter",
+        acme,
+        "alice@acme.example",
+        &["apikeys:create"],
+    )?;
+    issue(
         "globex_agent",
         globex,
         "bob@globex.example",
         &["inbox:*", "knowledge:*"],
+    )?;
+    issue(
+        "globex_admin",
+        globex,
+        "gina@globex.example",
+        &["apikeys:*"],
     )?;
 
     let log = |d: &palisade::Denial, parts: &axum::http::request::Parts| {
@@ -238,6 +403,7 @@ pub(crate) fn build(bench: bool) -> Result<Service, Box<dyn std::error::Error>> 
     let guard = |perm: &str| PalisadeLayer::new(palisade.clone(), perm).on_denial(log);
     let state = AppState {
         store: Store::default(),
+        palisade: palisade.clone(),
     };
     let mut api = Router::new()
         .route("/inbox", get(inbox).route_layer(guard("inbox:read")))
@@ -252,6 +418,22 @@ pub(crate) fn build(bench: bool) -> Result<Service, Box<dyn std::error::Error>> 
         .route(
             "/knowledge/{id}",
             get(read_doc).route_layer(guard("knowledge:read")),
+        )
+        .route(
+            "/keys",
+            get(list_keys)
+                .route_layer(guard("apikeys:read"))
+                .merge(post(create_key).route_layer(guard("apikeys:create"))),
+        )
+        .route(
+            "/keys/{id}",
+            get(get_key)
+                .route_layer(guard("apikeys:read"))
+                .merge(delete(revoke_key).route_layer(guard("apikeys:revoke"))),
+        )
+        .route(
+            "/keys/{id}/rotate",
+            post(rotate_key).route_layer(guard("apikeys:rotate")),
         )
         .route("/healthz", get(|| async { "ok" }));
     if bench {
