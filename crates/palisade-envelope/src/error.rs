@@ -35,7 +35,11 @@ impl fmt::Display for DecryptFailure {
 }
 
 /// Everything that can go wrong in this crate.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` is as opaque as `Display` (it prints the variant's message, never
+/// the collapsed reason of [`EnvelopeError::DecryptionFailed`]); the detail
+/// is only on [`EnvelopeError::failure_detail`].
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum EnvelopeError {
     /// The ciphertext starts with a format version this build does not know.
@@ -173,6 +177,15 @@ pub enum EnvelopeError {
     /// Reading or writing a stream or keyring file failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl fmt::Debug for EnvelopeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The Display text, which for `DecryptionFailed` is the collapsed
+        // message: a derived Debug would print `DecryptionFailed(Tag)`, the
+        // very oracle the collapse exists to prevent.
+        write!(f, "EnvelopeError(\"{self}\")")
+    }
 }
 
 impl EnvelopeError {

@@ -132,11 +132,14 @@ impl LocalKeyring {
     }
 
     /// Refuse decryption under versions of `id` below `min`. Ciphertexts
-    /// under older versions must be rewrapped first.
+    /// under older versions must be rewrapped first. The minimum only ever
+    /// rises: a retired version cannot be un-retired on a live keyring
+    /// (build a new keyring to undo a mistake).
     ///
     /// # Errors
     /// [`EnvelopeError::UnknownKek`] if `id` is not loaded;
-    /// [`EnvelopeError::InvalidHeader`] if `min` is above the primary version of `id`.
+    /// [`EnvelopeError::InvalidHeader`] if `min` is above the primary version
+    /// of `id`, or below its current minimum.
     pub fn set_min_decryption_version(&self, id: &KekId, min: u32) -> Result<()> {
         let mut st = self.write();
         if !st.keks.contains_key(id) {
@@ -154,6 +157,12 @@ impl LocalKeyring {
                 reason: "is above the primary version: rotate first",
             });
         }
+        if st.min_decryption.get(id).is_some_and(|cur| min < *cur) {
+            return Err(EnvelopeError::InvalidHeader {
+                field: "min-decryption-version",
+                reason: "may not decrease: a retired version stays retired",
+            });
+        }
         st.min_decryption.insert(id.clone(), min);
         Ok(())
     }
@@ -164,8 +173,7 @@ impl LocalKeyring {
         self.read().min_decryption.get(id).copied().unwrap_or(1)
     }
 
-    /// Parse a keyring text. Lines (newline- or `;`-separated; `#` starts a
-    /// comment line):
+    /// Parse a keyring text (`docs/envelope-format.md` §7):
     ///
     /// ```text
     /// palisade-keyring v1
@@ -174,54 +182,88 @@ impl LocalKeyring {
     /// min-decryption-version <id> <version>
     /// ```
     ///
+    /// Lines end with LF or CRLF. A `#` starts a comment that runs to the end
+    /// of its line, wherever it stands (so `# old; primary main 1` is all
+    /// comment). What remains of a line may hold several directives
+    /// separated by `;` (for environment variables). Words are separated by
+    /// spaces or tabs; blank directives are skipped. The first directive is
+    /// the magic line. `kek` directives may come in any order relative to
+    /// the others: `primary` and `min-decryption-version` are applied after
+    /// every `kek` is loaded. At most one `primary` and at most one
+    /// `min-decryption-version` per KEK id are allowed (a repeat is an
+    /// error, never "the last one wins"), so the minimum decryption version
+    /// is stated once and cannot be lowered later in the same text.
+    ///
     /// # Errors
-    /// [`EnvelopeError::KeyringSyntax`] naming the line and what is wrong.
+    /// [`EnvelopeError::KeyringSyntax`] naming the (1-based) line and what
+    /// is wrong.
     pub fn from_text(text: &str) -> Result<Self> {
         let ring = Self::new();
-        let mut primary = None;
-        let mut mins = Vec::new();
+        let mut primary: Option<(usize, KeyRef)> = None;
+        let mut mins: Vec<(usize, KeyRef)> = Vec::new();
         let mut seen_magic = false;
-        for (i, raw) in text.split(['\n', ';']).enumerate() {
+        for (i, raw_line) in text.split('\n').enumerate() {
             let line = i + 1;
-            let l = raw.trim();
-            if l.is_empty() || l.starts_with('#') {
-                continue;
-            }
-            let err = |reason: &str| EnvelopeError::KeyringSyntax {
-                line,
-                reason: reason.to_owned(),
-            };
-            if !seen_magic {
-                if l != KEYRING_MAGIC {
-                    return Err(err("the first line must be `palisade-keyring v1`"));
+            // Comments first: `#` to the end of the line, before any `;` split.
+            let code = raw_line.split_once('#').map_or(raw_line, |(code, _)| code);
+            for raw in code.split(';') {
+                let l = raw.trim_matches([' ', '\t', '\r']);
+                if l.is_empty() {
+                    continue;
                 }
-                seen_magic = true;
-                continue;
-            }
-            let words: Vec<&str> = l.split_whitespace().collect();
-            let kr = |id: &str, v: &str| -> Result<KeyRef> {
-                let kek = KekId::new(id).map_err(|e| err(&e.to_string()))?;
-                let version = v
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|v| *v > 0)
-                    .ok_or_else(|| err("versions are integers from 1"))?;
-                Ok(KeyRef { kek, version })
-            };
-            match words.as_slice() {
-                ["kek", id, v, hex] => {
-                    let r = kr(id, v)?;
-                    let bytes =
-                        key_from_hex(hex).ok_or_else(|| err("a kek is exactly 64 hex digits"))?;
-                    ring.insert(&r.kek, r.version, Kek::from_bytes(*bytes))
-                        .map_err(|e| err(&e.to_string()))?;
+                let err = |reason: &str| EnvelopeError::KeyringSyntax {
+                    line,
+                    reason: reason.to_owned(),
+                };
+                if !seen_magic {
+                    if l != KEYRING_MAGIC {
+                        return Err(err("the first line must be `palisade-keyring v1`"));
+                    }
+                    seen_magic = true;
+                    continue;
                 }
-                ["primary", id, v] => primary = Some((line, kr(id, v)?)),
-                ["min-decryption-version", id, v] => mins.push((line, kr(id, v)?)),
-                _ => {
-                    return Err(err(
-                        "expected `kek ID VERSION HEX`, `primary ID VERSION` or `min-decryption-version ID VERSION`",
-                    ));
+                let words: Vec<&str> = l.split([' ', '\t']).filter(|w| !w.is_empty()).collect();
+                let kr = |id: &str, v: &str| -> Result<KeyRef> {
+                    let kek = KekId::new(id).map_err(|e| err(&e.to_string()))?;
+                    let version = v
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|v| *v > 0)
+                        .ok_or_else(|| err("versions are integers from 1"))?;
+                    Ok(KeyRef { kek, version })
+                };
+                match words.as_slice() {
+                    ["kek", id, v, hex] => {
+                        let r = kr(id, v)?;
+                        let bytes = key_from_hex(hex)
+                            .ok_or_else(|| err("a kek is exactly 64 hex digits"))?;
+                        ring.insert(&r.kek, r.version, Kek::from_bytes(*bytes))
+                            .map_err(|e| err(&e.to_string()))?;
+                    }
+                    ["primary", id, v] => {
+                        let r = kr(id, v)?;
+                        if let Some((first, _)) = &primary {
+                            return Err(err(&format!(
+                                "a second `primary` directive (the first is on line {first}): keep exactly one"
+                            )));
+                        }
+                        primary = Some((line, r));
+                    }
+                    ["min-decryption-version", id, v] => {
+                        let r = kr(id, v)?;
+                        if let Some((first, _)) = mins.iter().find(|(_, m)| m.kek == r.kek) {
+                            return Err(err(&format!(
+                                "a second `min-decryption-version` for `{}` (the first is on line {first}): keep exactly one",
+                                r.kek
+                            )));
+                        }
+                        mins.push((line, r));
+                    }
+                    _ => {
+                        return Err(err(
+                            "expected `kek ID VERSION HEX`, `primary ID VERSION` or `min-decryption-version ID VERSION`",
+                        ));
+                    }
                 }
             }
         }

@@ -60,6 +60,8 @@ mod stream;
 #[cfg(test)]
 mod kat;
 #[cfg(test)]
+mod review_tests;
+#[cfg(test)]
 mod worked_example;
 
 pub use async_envelope::AsyncEnvelope;

@@ -46,8 +46,20 @@ fn perf_probe() {
     }
 }
 
+/// Issue 10 E5: every nonce is drawn from the OS generator (no pool that a
+/// fork could copy and a pid-reusing grandchild replay).
 #[test]
-fn nonce_pool_never_repeats_and_refills() {
+fn every_nonce_is_a_fresh_os_draw() {
+    let before = crate::secret::OS_DRAWS.with(std::cell::Cell::get);
+    for _ in 0..40 {
+        crate::secret::random_nonce().unwrap();
+    }
+    let after = crate::secret::OS_DRAWS.with(std::cell::Cell::get);
+    assert_eq!(after - before, 40);
+}
+
+#[test]
+fn nonces_never_repeat() {
     let mut seen = std::collections::HashSet::new();
     for _ in 0..200 {
         assert!(seen.insert(crate::secret::random_nonce().unwrap()));

@@ -139,16 +139,27 @@ pub trait KeyProvider: Send + Sync {
         self.primary().is_ok_and(|p| &p == key_ref)
     }
 
-    /// Whether `key_ref` may still be used for decryption (consulted before
-    /// a cached data key is reused, so retiring a version takes effect at
-    /// once). The default allows every version.
+    /// Whether `key_ref` may still be used for decryption: consulted on
+    /// every reuse of a cached data key, so retiring a version (or removing
+    /// a KEK) takes effect at once. There is no default: a provider must
+    /// answer for its own versions (an allow-all default let a cached key of
+    /// a retired version keep decrypting until the cache's max age).
+    ///
+    /// ```compile_fail
+    /// # use palisade_envelope::*;
+    /// # use palisade_tenancy::Scope;
+    /// struct NoCheck;
+    /// impl KeyProvider for NoCheck {
+    ///     fn primary(&self) -> Result<KeyRef> { Err(EnvelopeError::NoPrimaryKek) }
+    ///     fn wrap(&self, _: &DataKey, _: &Scope) -> Result<WrappedKey> { Err(EnvelopeError::NoPrimaryKek) }
+    ///     fn unwrap(&self, _: &KeyRef, _: &[u8], _: &Scope) -> Result<DataKey> { Err(EnvelopeError::NoPrimaryKek) }
+    ///     // missing: check_decryptable
+    /// }
+    /// ```
     ///
     /// # Errors
     /// [`EnvelopeError::KeyVersionRetired`] or [`EnvelopeError::UnknownKek`].
-    fn check_decryptable(&self, key_ref: &KeyRef) -> Result<()> {
-        let _ = key_ref;
-        Ok(())
-    }
+    fn check_decryptable(&self, key_ref: &KeyRef) -> Result<()>;
 }
 
 /// A boxed, `Send` future, so async providers need no runtime dependency.

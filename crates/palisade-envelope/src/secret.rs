@@ -11,51 +11,32 @@ pub const KEY_LEN: usize = 32;
 
 /// Fill `buf` from the operating system's generator.
 pub(crate) fn random(buf: &mut [u8]) -> Result<()> {
+    #[cfg(test)]
+    OS_DRAWS.with(|n| n.set(n.get() + 1));
     getrandom::fill(buf).map_err(EnvelopeError::Random)
 }
 
-const POOL_LEN: usize = 512;
-
-/// Per-thread buffer of OS randomness for 32-byte nonces: one `getrandom`
-/// call per 16 nonces instead of one each (the call costs ~0.5-1 µs in some
-/// sandboxes). Consumed bytes are zeroized; the buffer is discarded when the
-/// process id changes, so a forked child never reuses its parent's nonces.
-struct NoncePool {
-    buf: Zeroizing<[u8; POOL_LEN]>,
-    pos: usize,
-    pid: u32,
-}
-
+#[cfg(test)]
 thread_local! {
-    static POOL: std::cell::RefCell<NoncePool> =
-        std::cell::RefCell::new(NoncePool { buf: Zeroizing::new([0; POOL_LEN]), pos: POOL_LEN, pid: 0 });
+    /// Calls to the OS generator on this thread (tests only).
+    pub(crate) static OS_DRAWS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// A fresh 32-byte random nonce (see [`NoncePool`]).
+/// A fresh 32-byte random nonce, drawn from the operating system's
+/// generator on every call.
+///
+/// There is deliberately no user-space pool: a pool copied by `fork` can
+/// only be detected by comparing process ids, and a double fork can hand a
+/// grandchild its grandparent's pid (pid reuse) with the pool unchanged, so
+/// it would replay nonces under an inherited cached data key. The kernel's
+/// generator state is not in process memory and is never duplicated by
+/// `fork` (Linux `getrandom(2)`, macOS `getentropy`, Windows
+/// `ProcessPrng`), so two processes can never draw the same nonce except
+/// with probability 2^-256 per pair. The cost is one system call per seal
+/// (see `docs/envelope-format.md` §1).
 pub(crate) fn random_nonce() -> Result<[u8; 32]> {
     let mut out = [0u8; 32];
-    let pooled = POOL.with(|cell| -> Result<bool> {
-        let Ok(mut p) = cell.try_borrow_mut() else {
-            return Ok(false);
-        };
-        let pid = std::process::id();
-        if p.pid != pid || p.pos + out.len() > POOL_LEN {
-            random(p.buf.as_mut_slice())?;
-            p.pos = 0;
-            p.pid = pid;
-        }
-        let at = p.pos;
-        let Some(src) = p.buf.get_mut(at..at + 32) else {
-            return Ok(false);
-        };
-        out.copy_from_slice(src);
-        src.zeroize();
-        p.pos += 32;
-        Ok(true)
-    })?;
-    if !pooled {
-        random(&mut out)?;
-    }
+    random(&mut out)?;
     Ok(out)
 }
 

@@ -44,15 +44,18 @@ impl StreamSealer {
         &self.header
     }
 
-    /// Plaintext bytes per segment (the last may be shorter, or empty).
+    /// Plaintext bytes per segment (the last may be shorter; empty only for
+    /// an empty plaintext).
     #[must_use]
     pub fn segment_size(&self) -> usize {
         self.segment_size
     }
 
     /// Encrypt one segment in place: `segment` holds exactly
-    /// [`segment_size`](Self::segment_size) plaintext bytes (or 0 to that
-    /// many when `last`) and receives the ciphertext and its 16-byte tag.
+    /// [`segment_size`](Self::segment_size) plaintext bytes (or 1 to that
+    /// many when `last`; 0 only when it is the only segment, for an empty
+    /// plaintext) and receives the ciphertext and its 16-byte tag. A
+    /// plaintext of whole segments ends with a full final segment.
     ///
     /// # Errors
     /// [`EnvelopeError::StreamFinished`] after the last segment;
@@ -63,14 +66,17 @@ impl StreamSealer {
             return Err(EnvelopeError::StreamFinished);
         }
         let ok = if last {
-            segment.len() <= self.segment_size
+            // One encoding per plaintext: an empty final segment only for
+            // an empty plaintext (after full segments, the last full one
+            // is the final segment).
+            segment.len() <= self.segment_size && (self.index == 0 || !segment.is_empty())
         } else {
             segment.len() == self.segment_size
         };
         if !ok {
             return Err(EnvelopeError::InvalidHeader {
                 field: "segment length",
-                reason: "non-final segments must be exactly the segment size",
+                reason: "non-final segments must be exactly the segment size, and the final one may be empty only when it is the only segment",
             });
         }
         let tag = self
@@ -88,6 +94,19 @@ impl StreamSealer {
     #[must_use]
     pub fn is_finished(&self) -> bool {
         self.finished
+    }
+
+    /// Seal a segment with no length rule (tests only: to craft the second
+    /// encoding that readers must refuse).
+    #[cfg(test)]
+    pub(crate) fn seal_unchecked(&mut self, segment: &mut Vec<u8>, last: bool) -> Result<()> {
+        let tag = self
+            .cipher
+            .seal(&segment_nonce(self.index, last), &self.aad, segment)?;
+        segment.extend_from_slice(&tag);
+        self.index += 1;
+        self.finished = last;
+        Ok(())
     }
 }
 
@@ -119,7 +138,13 @@ impl StreamOpener {
             .ok_or(EnvelopeError::Truncated {
                 field: "segment tag",
             })?;
-        if n > self.segment_size || (!last && n != self.segment_size) {
+        // An empty final segment is valid only as the only segment (an empty
+        // plaintext): after full segments it is a second encoding of the
+        // same plaintext, refused.
+        if n > self.segment_size
+            || (!last && n != self.segment_size)
+            || (last && n == 0 && self.index > 0)
+        {
             return Err(EnvelopeError::DecryptionFailed(DecryptFailure::Truncated));
         }
         let (ct, tag) = segment.split_at_mut(n);
@@ -358,7 +383,11 @@ impl<R: Read> DecryptReader<R> {
             self.buf.resize(want, 0);
             let n = match self.inner.read(self.buf.get_mut(old..).unwrap_or_default()) {
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+                // Interrupted is not the end of input: retry the read.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    self.buf.truncate(old);
+                    continue;
+                }
                 Err(e) => {
                     self.buf.truncate(old);
                     return Err(EnvelopeError::Io(e));

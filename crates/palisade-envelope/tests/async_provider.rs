@@ -73,6 +73,9 @@ impl KeyProvider for Shared {
     fn unwrap(&self, r: &KeyRef, w: &[u8], s: &Scope) -> palisade_envelope::Result<DataKey> {
         KeyProvider::unwrap(&*self.0, r, w, s)
     }
+    fn check_decryptable(&self, r: &KeyRef) -> palisade_envelope::Result<()> {
+        self.0.check_decryptable(r)
+    }
 }
 
 #[test]

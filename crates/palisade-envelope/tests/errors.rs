@@ -201,6 +201,9 @@ impl KeyProvider for BadProvider {
     fn unwrap(&self, _: &KeyRef, _: &[u8], _: &Scope) -> palisade_envelope::Result<DataKey> {
         Err(EnvelopeError::Provider("unreachable in this test".into()))
     }
+    fn check_decryptable(&self, _: &KeyRef) -> palisade_envelope::Result<()> {
+        Err(EnvelopeError::Provider("unreachable in this test".into()))
+    }
 }
 
 #[test]
