@@ -247,13 +247,16 @@ fn is_one_of(token: &[u8], list: &[&str]) -> bool {
 }
 
 /// `bearer`, one or more spaces, then at least 8 non-space bytes.
-fn is_bearer(rest: &[u8]) -> bool {
+pub(crate) fn is_bearer(rest: &[u8]) -> bool {
     if !starts_with_norm(rest, "bearer") {
         return false;
     }
     let after = rest.get(6..).unwrap_or_default();
     let spaces = after.iter().take_while(|&&b| b == b' ').count();
+    let token = after.get(spaces..).unwrap_or_default();
+    // An already masked credential is not one.
     spaces > 0
+        && !token.starts_with(crate::redact_text::MASK.as_bytes())
         && after
             .get(spaces..)
             .unwrap_or_default()
@@ -265,7 +268,7 @@ fn is_bearer(rest: &[u8]) -> bool {
 
 /// At least 20 bytes of `A-Z a-z 0-9 _ -`, holding a digit or an uppercase
 /// letter (so `sk_learn_model_selection` is kept).
-fn is_random_looking_run(rest: &[u8]) -> bool {
+pub(crate) fn is_random_looking_run(rest: &[u8]) -> bool {
     let run = rest
         .iter()
         .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));

@@ -63,6 +63,11 @@ impl Actor {
         }
     }
 
+    /// Replace the reason (redaction; the caller keeps it within the limits).
+    pub(crate) fn set_reason(&mut self, reason: String) {
+        self.reason = Some(reason);
+    }
+
     /// The principal.
     #[must_use]
     pub fn principal(&self) -> &Principal {
@@ -144,6 +149,11 @@ impl Resource {
         })
     }
 
+    /// Replace the id (redaction; the caller keeps it within the limits).
+    pub(crate) fn set_id(&mut self, id: String) {
+        self.id = id;
+    }
+
     /// The resource type.
     #[must_use]
     pub fn kind(&self) -> &str {
@@ -223,6 +233,11 @@ impl RequestFacts {
             Some(id) => r.request_id(id),
             None => Ok(r),
         }
+    }
+
+    /// Replace the user agent (redaction; the caller keeps it within the limits).
+    pub(crate) fn set_user_agent(&mut self, ua: String) {
+        self.user_agent = Some(ua);
     }
 
     /// The client IP address.

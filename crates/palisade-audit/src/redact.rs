@@ -3,14 +3,16 @@
 //! Events have no free-form body field and string details are at most 256
 //! bytes, so prompts, completions and request bodies cannot enter a record by
 //! construction. On top of that the log runs a [`Redactor`] over every
-//! event's details before it is encoded: the default one
+//! event's details and free-text fields before it is encoded: the default one
 //! ([`crate::DefaultRedactor`]) masks keys that look like secrets or model
 //! inputs/outputs, and values that look like credentials. Hosts extend it
 //! by wrapping.
 
 use crate::error::{AuditError, Result};
 use crate::event::{AuditEvent, DetailValue};
+use crate::redact_text::TextField;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -33,15 +35,28 @@ pub enum Redaction {
 pub trait Redactor: Send + Sync {
     /// Decide for the detail `key` = `value`.
     fn redact(&self, key: &str, value: &DetailValue) -> Redaction;
+
+    /// Redact the free-text `field` holding `text` (resource id, outcome
+    /// reason, user agent, staff reason): return it unchanged (borrowed) or
+    /// a cleaned copy. The log cuts an owned result back to the field's
+    /// limit. The default masks credentials in place
+    /// ([`crate::DefaultRedactor::mask_credentials`]): a full API key or
+    /// `Bearer` token in a URL path is stored as `[redacted]`, with a
+    /// Palisade key's public display form (its key id) kept.
+    fn redact_text<'a>(&self, field: TextField, text: &'a str) -> Cow<'a, str> {
+        let _ = field;
+        crate::DefaultRedactor::mask_credentials(text)
+    }
 }
 
-/// Apply `r` to `event`'s details in place.
+/// Apply `r` to `event`'s details and free-text fields in place.
 pub(crate) fn apply(r: &dyn Redactor, event: &mut AuditEvent) {
+    crate::redact_text::apply_text(r, event);
     event.details_mut().retain(|k, v| match r.redact(k, v) {
         Redaction::Keep => true,
         Redaction::Drop => false,
         Redaction::Mask => {
-            *v = DetailValue::Str("[redacted]".to_owned());
+            *v = DetailValue::Str(crate::redact_text::MASK.to_owned());
             true
         }
     });
