@@ -10,7 +10,7 @@ use palisade_audit::{Actor, AuditError, AuditEvent, DetailValue, Outcome, Resour
 use palisade_tenancy::{Principal, Scope, Timestamp};
 
 use crate::admin_check::Authority;
-use crate::trail::Trail;
+use crate::trail::{Trail, scrub};
 
 /// Longest detail string the audit log takes.
 const MAX_DETAIL: usize = 256;
@@ -139,10 +139,14 @@ impl KeyEvent {
 
 impl Trail {
     /// Append `ev` as acted by `who` at `now`.
+    /// `decision` is the request's own decision record, when there is one:
+    /// its request facts (address, user agent, request id) are copied and
+    /// its id is named (`decision_id`).
     pub(crate) fn record_key_event(
         &self,
         who: &Authority<'_>,
         staff_reason: Option<&str>,
+        decision: Option<&AuditEvent>,
         now: Timestamp,
         ev: KeyEvent,
     ) -> Result<(), AuditError> {
@@ -151,7 +155,7 @@ impl Trail {
             None => Actor::new(who.principal.clone())?,
         };
         let caller_key = who.key.map(Verified::key_id);
-        self.append_key_event(actor, caller_key, now, ev)
+        self.append_key_event(actor, caller_key, decision, now, ev)
     }
 
     /// Append the record of a rewrite of `key`'s record made while
@@ -177,20 +181,26 @@ impl Trail {
             ev = ev.int("generation", g);
         }
         let actor = Actor::new(key.key_principal().clone())?;
-        self.append_key_event(actor, None, now, ev)
+        self.append_key_event(actor, None, None, now, ev)
     }
 
     fn append_key_event(
         &self,
         actor: Actor,
         caller_key: Option<&KeyId>,
+        decision: Option<&AuditEvent>,
         now: Timestamp,
         ev: KeyEvent,
     ) -> Result<(), AuditError> {
         let resource = Resource::new("apikey", &ev.resource_id)?;
         let mut rec = AuditEvent::new(now, ev.scope, actor, ev.action, resource, ev.outcome)?;
+        if let Some(d) = decision {
+            rec = rec
+                .with_request(d.request().clone())
+                .with_detail("decision_id", DetailValue::Str(d.id().to_string()))?;
+        }
         if let Some(r) = &ev.reason {
-            rec = rec.with_reason(&clip(r, MAX_REASON))?;
+            rec = rec.with_reason(&clip(&scrub(r), MAX_REASON))?;
         }
         if let Some(d) = ev.decision {
             rec = rec.with_detail("decision", DetailValue::Str(d.to_owned()))?;

@@ -61,6 +61,12 @@ impl Link {
         }
     }
 
+    /// The decision record as appended (key administration copies its
+    /// request facts and names it by id).
+    pub(crate) fn decision(&self) -> &AuditEvent {
+        &self.decision
+    }
+
     /// True once a `failed` or `denied` outcome was recorded.
     pub(crate) fn settled(&self) -> bool {
         self.settled.load(Ordering::Acquire)

@@ -211,6 +211,13 @@ async fn gateway_key_admin_attacks_fail_closed_and_are_audited() {
     assert_eq!(cross.len(), 1);
     assert_eq!(cross[0]["actor"]["principal"], "user:gina@globex.example");
     assert_eq!(cross[0]["details"]["key_id"]["str"], reader.as_str());
+    // Linked to the HTTP request's own decision record, with its facts.
+    assert!(
+        cross[0]["details"]["decision_id"]["str"].is_string(),
+        "{}",
+        cross[0]
+    );
+    assert_eq!(cross[0]["request"]["src_ip"], "127.0.0.1");
     assert_eq!(find(&g, "apikey.revoke", "not_found").len(), 2);
     assert!(
         find(&g, "apikey.revoke", "not_found")
