@@ -48,6 +48,7 @@ pub enum RateRefusal {
 
 /// The denial for a backend's refusal: 429 when limited, else a
 /// fail-closed 503.
+#[cfg(feature = "service")]
 pub(crate) fn refusal_denial(r: RateRefusal) -> crate::Denial {
     match r {
         RateRefusal::Limited(l) => crate::Denial::rate_limited(l),
@@ -160,6 +161,13 @@ pub trait RateLimitBackend: Send + Sync + core::fmt::Debug {
     fn drain_suppressions(&self, now: Timestamp) -> Vec<Suppression> {
         let _ = now;
         Vec::new()
+    }
+
+    /// As [`RateLimitBackend::drain_suppressions`], awaiting a remote
+    /// backend (default: the sync one).
+    fn drain_suppressions_async<'a>(&'a self, now: Timestamp) -> BoxFuture<'a, Vec<Suppression>> {
+        let r = self.drain_suppressions(now);
+        Box::pin(core::future::ready(r))
     }
 
     /// Events to audit once each (fallback started/ended). Cheap when there
