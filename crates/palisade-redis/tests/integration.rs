@@ -217,7 +217,7 @@ fn the_facade_awaits_the_redis_backend_and_the_sync_path_fails_closed() {
             .owner(Principal::user("a@x.example").unwrap())
             .scopes(["inbox:read"])
             .unwrap();
-        let secret = p.keys().issue(new, at(0)).unwrap().expose_secret().to_owned();
+        let secret = p.keys_unchecked().issue(new, at(0)).unwrap().expose_secret().to_owned();
         let req = Request::new(Credential::ApiKey(&secret), "inbox:read", "inbox", "1", at(1));
         let ok = p.authorize_async(&req).await.unwrap();
         assert!(ok.rate_status().unwrap().header_value().starts_with("\"key\";r=9"));
