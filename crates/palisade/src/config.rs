@@ -46,6 +46,10 @@ pub struct PalisadeConfig {
     pub audit_dir: Option<String>,
     /// Staff break-glass limits.
     pub break_glass: BreakGlassConfig,
+    /// Shared key and grant stores on PostgreSQL (`palisade-postgres`);
+    /// `None`: keys and grants live in this process's memory.
+    #[serde(default)]
+    pub postgres: Option<crate::config_postgres::PostgresConfig>,
 }
 
 impl PalisadeConfig {
@@ -167,6 +171,9 @@ impl PalisadeConfig {
             ));
         }
         crate::proxy::TrustedProxies::parse(&self.http.trusted_proxies)?;
+        if let Some(pg) = &self.postgres {
+            pg.validate()?;
+        }
         if self.break_glass.max_minutes == 0 || self.break_glass.min_reason_len == 0 {
             return Err(PalisadeError::config(
                 "break_glass",

@@ -79,6 +79,7 @@ mod breakglass_store;
 mod builder;
 mod clock;
 mod config;
+mod config_postgres;
 mod csp;
 mod denial;
 mod error;
@@ -130,6 +131,7 @@ pub use config::{
     BreakGlassConfig, HttpConfig, NamedSecret, PalisadeConfig, PlanConfig, RateConfig,
     RateLimitConfig, SecretSource, SecretsConfig, TenantConfig, VersionedSecret,
 };
+pub use config_postgres::PostgresConfig;
 pub use csp::Csp;
 pub use denial::{Denial, DenialKind, DenyReason};
 pub use error::{PalisadeError, Result};

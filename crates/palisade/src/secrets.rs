@@ -29,6 +29,16 @@ impl SecretSource {
         Ok(Zeroizing::new(raw.trim().to_owned()))
     }
 
+    /// The secret's text (trimmed), for adapters that need one (e.g. a
+    /// database connection string).
+    ///
+    /// # Errors
+    /// [`PalisadeError::Secret`] when the variable is unset,
+    /// [`PalisadeError::Io`] when the file cannot be read.
+    pub fn read_secret(&self) -> Result<secrecy::SecretString> {
+        Ok(secrecy::SecretString::from(self.read_text()?.as_str()))
+    }
+
     /// The secret as bytes from hex, of `min..=max` bytes.
     pub(crate) fn read_hex(&self, min: usize, max: usize) -> Result<Zeroizing<Vec<u8>>> {
         let text = self.read_text()?;

@@ -1,0 +1,358 @@
+//! `PgKeyStore`: API-key records in PostgreSQL, verified records cached in
+//! memory, changes from other replicas applied by generation.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use palisade_apikey::{
+    ApiKeyError, BoxFuture, Change, KeyEntry, KeyId, KeyRecord, KeyStore, Lookup, Replaced,
+    StoreError, UseRefused,
+};
+use palisade_tenancy::{TenantId, Timestamp};
+use sqlx::PgPool;
+
+use crate::error::PgError;
+use crate::notify::Change as Notice;
+
+/// Most negative answers and generation floors remembered (then cleared).
+const MAX_MARKERS: usize = 10_000;
+
+/// What the cache knows of one key id.
+#[derive(Clone)]
+pub(crate) enum Slot {
+    /// The record, as last read or written.
+    Live(Arc<KeyEntry>),
+    /// No usable cached record. `since`: when the database said "no such
+    /// key" (a negative answer, trusted for the negative TTL); `floor`: no
+    /// record below this generation may be cached (a notification named
+    /// it, so an older fill in flight must not land).
+    Marker { since: Option<Instant>, floor: u64 },
+}
+
+#[derive(Default)]
+pub(crate) struct Cache {
+    pub(crate) slots: HashMap<KeyId, Slot>,
+    pub(crate) imports: HashMap<[u8; 32], KeyId>,
+    markers: usize,
+}
+
+/// API-key records in PostgreSQL (`palisade.api_keys`) for any number of
+/// replicas.
+///
+/// * **Verify hot path**: [`KeyStore::lookup`] reads memory only. A miss is
+///   filled by [`KeyStore::fetch`] (`ApiKeys::verify_async`); "no such
+///   key" is cached for the negative TTL.
+/// * **Changes** (issue, revoke, rotate, rescope) commit in one transaction
+///   with a `NOTIFY` on [`CHANNEL`](crate::CHANNEL); every replica running
+///   [`PgSync`](crate::PgSync) re-reads the record and applies it by
+///   generation: a lower generation never replaces a higher one, and a
+///   fill that read the record before a revocation cannot restore it.
+/// * **`remaining_uses`** is one counter in the database, decremented
+///   atomically by `take_use_async` (no over-use across replicas; the
+///   synchronous `take_use` fails closed for keys with a use limit).
+/// * **Database down**: cached keys keep verifying; a miss is
+///   [`StoreError::Unavailable`] (503); writes fail with a typed error and
+///   leave nothing half-done.
+///
+/// Cloning is cheap and shares the cache (give one clone to the builder,
+/// one to [`PgSync`](crate::PgSync)).
+#[derive(Clone)]
+pub struct PgKeyStore {
+    pub(crate) pool: PgPool,
+    pub(crate) cache: Arc<RwLock<Cache>>,
+    negative_ttl: Duration,
+}
+
+impl core::fmt::Debug for PgKeyStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PgKeyStore").finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn store_error(e: PgError) -> StoreError {
+    match e {
+        PgError::Timeout { .. } => StoreError::Timeout,
+        PgError::Corrupt { reason, .. } => StoreError::Corrupt {
+            key_id: String::new(),
+            reason,
+        },
+        other => StoreError::Unavailable {
+            reason: other.to_string(),
+        },
+    }
+}
+
+impl PgKeyStore {
+    /// A store on `pool` (the application's role), trusting "no such key"
+    /// answers for `negative_ttl`.
+    #[must_use]
+    pub fn new(pool: PgPool, negative_ttl: Duration) -> Self {
+        Self {
+            pool,
+            cache: Arc::new(RwLock::new(Cache::default())),
+            negative_ttl,
+        }
+    }
+
+    /// Number of live records in memory.
+    #[must_use]
+    pub fn cached(&self) -> usize {
+        self.read()
+            .slots
+            .values()
+            .filter(|s| matches!(s, Slot::Live(_)))
+            .count()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Cache> {
+        self.cache.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn write(&self) -> std::sync::RwLockWriteGuard<'_, Cache> {
+        self.cache.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Put `entry` in the cache unless it already holds a higher (or
+    /// equal) generation or a notification announced a higher one; returns
+    /// what the cache holds for the id afterwards (`None`: the fill was
+    /// stale, refetch).
+    pub(crate) fn fill(&self, entry: Arc<KeyEntry>) -> Option<Arc<KeyEntry>> {
+        let id = entry.record().key_id;
+        let generation = entry.record().generation;
+        let mut c = self.write();
+        match c.slots.get(&id) {
+            Some(Slot::Live(cur)) if cur.record().generation >= generation => {
+                return Some(Arc::clone(cur));
+            }
+            Some(Slot::Marker { floor, .. }) if *floor > generation => return None,
+            Some(Slot::Marker { .. }) => c.markers = c.markers.saturating_sub(1),
+            _ => {}
+        }
+        if let palisade_apikey::KeyHash::Sha256Import { digest } = &entry.record().hash {
+            c.imports.insert(*digest, id);
+        }
+        c.slots.insert(id, Slot::Live(Arc::clone(&entry)));
+        Some(entry)
+    }
+
+    /// Remember that the database has no record `id` (or, with `floor`,
+    /// that no record below that generation may be cached).
+    pub(crate) fn mark(&self, id: KeyId, negative: bool, floor: u64) {
+        let mut c = self.write();
+        if c.markers >= MAX_MARKERS {
+            c.slots.retain(|_, s| matches!(s, Slot::Live(_)));
+            c.markers = 0;
+        }
+        let floor = match c.slots.get(&id) {
+            Some(Slot::Marker { floor: f, .. }) => floor.max(*f),
+            Some(Slot::Live(_)) | None => floor,
+        };
+        if !matches!(c.slots.get(&id), Some(Slot::Marker { .. })) {
+            c.markers += 1;
+        }
+        let since = negative.then(Instant::now);
+        c.slots.insert(id, Slot::Marker { since, floor });
+    }
+
+    /// Apply a change notification: re-read the record if the cache holds
+    /// an older generation (or none). If the read fails, the cached entry
+    /// is dropped, so the next verification refetches (and fails closed
+    /// while the database is down) rather than trusting a record known to
+    /// be stale.
+    pub(crate) async fn apply(&self, notice: &Notice) {
+        let Notice::Key { key_id, generation } = *notice else {
+            return;
+        };
+        let known = match self.read().slots.get(&key_id) {
+            Some(Slot::Live(e)) => Some(e.record().generation),
+            _ => None,
+        };
+        if known.is_some_and(|g| g >= generation) {
+            return;
+        }
+        // Raise the floor first: a fill in flight with an older record is
+        // refused from now on.
+        if known.is_none() {
+            self.mark(key_id, false, generation);
+        }
+        match self.load(&key_id).await {
+            Ok(Some(e)) if e.record().generation >= generation => {
+                let _ = self.fill(e);
+            }
+            Ok(None) => self.mark(key_id, true, generation),
+            Ok(Some(_)) | Err(_) => self.mark(key_id, false, generation),
+        }
+    }
+
+    /// Re-read the generation of every cached record and reload the ones
+    /// that changed (or vanished).
+    ///
+    /// # Errors
+    /// [`PgError::Unavailable`]; the cache keeps what it had.
+    pub async fn refresh(&self) -> Result<(), PgError> {
+        let ids: Vec<(KeyId, u64)> = {
+            let mut c = self.write();
+            // Negative answers and floors are re-learned on demand.
+            c.slots.retain(|_, s| matches!(s, Slot::Live(_)));
+            c.markers = 0;
+            c.slots
+                .iter()
+                .filter_map(|(id, s)| match s {
+                    Slot::Live(e) => Some((*id, e.record().generation)),
+                    Slot::Marker { .. } => None,
+                })
+                .collect()
+        };
+        for chunk in ids.chunks(crate::keys_sql::REFRESH_BATCH) {
+            let current = self.generations(chunk.iter().map(|(id, _)| *id)).await?;
+            for (id, cached) in chunk {
+                match current.get(id) {
+                    Some(g) if *g <= *cached => {}
+                    Some(g) => {
+                        let g = *g;
+                        self.mark(*id, false, g);
+                        if let Ok(Some(e)) = self.load(id).await {
+                            let _ = self.fill(e);
+                        }
+                    }
+                    None => self.mark(*id, true, *cached + 1),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl KeyStore for PgKeyStore {
+    fn lookup(&self, id: &KeyId) -> Lookup {
+        match self.read().slots.get(id) {
+            Some(Slot::Live(e)) => Lookup::Found(Arc::clone(e)),
+            Some(Slot::Marker { since: Some(t), .. }) if t.elapsed() < self.negative_ttl => {
+                Lookup::Absent
+            }
+            _ => Lookup::Miss,
+        }
+    }
+
+    fn lookup_import(&self, digest: &[u8; 32]) -> Lookup {
+        let id = self.read().imports.get(digest).copied();
+        match id {
+            Some(id) => self.lookup(&id),
+            None => Lookup::Miss,
+        }
+    }
+
+    fn has_imports(&self) -> bool {
+        // Unknown without a query: let verification look foreign keys up.
+        true
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        id: &'a KeyId,
+    ) -> BoxFuture<'a, Result<Option<Arc<KeyEntry>>, StoreError>> {
+        Box::pin(async move {
+            // Two tries: a fill refused as stale (a newer generation was
+            // announced meanwhile) reads again.
+            for _ in 0..2 {
+                match self.load(id).await.map_err(store_error)? {
+                    None => {
+                        self.mark(*id, true, 0);
+                        return Ok(None);
+                    }
+                    Some(e) => {
+                        if let Some(e) = self.fill(e) {
+                            return Ok(Some(e));
+                        }
+                    }
+                }
+            }
+            Err(StoreError::Conflict {
+                key_id: id.to_string(),
+                reason: "the record changed while it was read; retry",
+            })
+        })
+    }
+
+    fn fetch_import<'a>(
+        &'a self,
+        digest: &'a [u8; 32],
+    ) -> BoxFuture<'a, Result<Option<Arc<KeyEntry>>, StoreError>> {
+        Box::pin(async move {
+            let Some(e) = self.load_import(digest).await.map_err(store_error)? else {
+                return Ok(None);
+            };
+            Ok(self.fill(e))
+        })
+    }
+
+    fn insert(&self, record: KeyRecord) -> BoxFuture<'_, Result<Arc<KeyEntry>, ApiKeyError>> {
+        Box::pin(async move {
+            let entry = self.insert_row(record).await?;
+            Ok(self.fill(Arc::clone(&entry)).unwrap_or(entry))
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        id: &'a KeyId,
+        change: Change<'a>,
+    ) -> BoxFuture<'a, Result<Arc<KeyEntry>, ApiKeyError>> {
+        Box::pin(async move {
+            let entry = self.update_row(id, change).await?;
+            Ok(self.fill(Arc::clone(&entry)).unwrap_or(entry))
+        })
+    }
+
+    fn replace<'a>(
+        &'a self,
+        old: &'a KeyId,
+        change_old: Change<'a>,
+        successor: KeyRecord,
+    ) -> BoxFuture<'a, Result<Replaced, ApiKeyError>> {
+        Box::pin(async move {
+            let (new, old) = self.replace_rows(old, change_old, successor).await?;
+            let new = self.fill(Arc::clone(&new)).unwrap_or(new);
+            let old = self.fill(Arc::clone(&old)).unwrap_or(old);
+            Ok((new, old))
+        })
+    }
+
+    fn list_by_tenant(
+        &self,
+        tenant: TenantId,
+    ) -> BoxFuture<'_, Result<Vec<Arc<KeyEntry>>, StoreError>> {
+        Box::pin(async move { self.list_rows(tenant).await.map_err(store_error) })
+    }
+
+    fn take_use(&self, entry: &KeyEntry, _now: Timestamp) -> Result<Option<u64>, UseRefused> {
+        if crate::keys_sql::unlimited(entry.record()) {
+            // Unlimited keys never touch the database.
+            Ok(None)
+        } else {
+            // The shared counter needs the database: use verify_async.
+            Err(UseRefused::Unavailable(
+                palisade_apikey::StoreErrorKind::WouldBlock,
+            ))
+        }
+    }
+
+    fn take_use_async<'a>(
+        &'a self,
+        entry: &'a KeyEntry,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<Option<u64>, UseRefused>> {
+        Box::pin(async move {
+            let r = entry.record();
+            if crate::keys_sql::unlimited(r) {
+                return Ok(None);
+            }
+            match self.decrement(r, now).await {
+                Ok(Some(left)) => Ok(Some(left)),
+                Ok(None) => Err(UseRefused::Exhausted),
+                Err(e) => Err(UseRefused::Unavailable(store_error(e).kind())),
+            }
+        })
+    }
+}
