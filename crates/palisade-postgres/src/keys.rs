@@ -2,6 +2,7 @@
 //! memory, changes from other replicas applied by generation.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -62,6 +63,7 @@ pub struct PgKeyStore {
     pub(crate) pool: PgPool,
     pub(crate) cache: Arc<RwLock<Cache>>,
     negative_ttl: Duration,
+    imports: Arc<AtomicBool>,
 }
 
 impl core::fmt::Debug for PgKeyStore {
@@ -92,7 +94,18 @@ impl PgKeyStore {
             pool,
             cache: Arc::new(RwLock::new(Cache::default())),
             negative_ttl,
+            imports: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Say whether imported (foreign-format, digest-indexed) keys exist.
+    /// Off by default, so malformed input never reaches the database; turn
+    /// it on in every replica of a service that imported keys (a replica
+    /// that imports one turns it on for itself).
+    #[must_use]
+    pub fn with_imports(self, on: bool) -> Self {
+        self.imports.store(on, Ordering::Relaxed);
+        self
     }
 
     /// Number of live records in memory.
@@ -131,6 +144,7 @@ impl PgKeyStore {
         }
         if let palisade_apikey::KeyHash::Sha256Import { digest } = &entry.record().hash {
             c.imports.insert(*digest, id);
+            self.imports.store(true, Ordering::Relaxed);
         }
         c.slots.insert(id, Slot::Live(Arc::clone(&entry)));
         Some(entry)
@@ -244,8 +258,7 @@ impl KeyStore for PgKeyStore {
     }
 
     fn has_imports(&self) -> bool {
-        // Unknown without a query: let verification look foreign keys up.
-        true
+        self.imports.load(Ordering::Relaxed)
     }
 
     fn fetch<'a>(

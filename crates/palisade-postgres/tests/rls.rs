@@ -29,6 +29,7 @@ async fn insert(db: &TestDb, scope: Scope, id: String, tenant: String) -> Result
     .await
 }
 
+#[cfg(test)]
 async fn count_in(db: &TestDb, scope: Scope) -> i64 {
     with_scope(&db.app, &scope, |tx| {
         Box::pin(async move {

@@ -1,6 +1,7 @@
 //! Shared fixture: a throwaway database per test on the server named by
 //! `PALISADE_TEST_POSTGRES_URL` (a superuser URL), migrated, with a login
 //! role for the application; dropped by [`TestDb::drop_db`].
+#![cfg(test)]
 #![allow(dead_code, reason = "each test binary uses a part of the fixture")]
 
 use std::time::Duration;
