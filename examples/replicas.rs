@@ -176,7 +176,7 @@ async fn demo() -> Result<(), Error> {
     let new = NewKey::new(Scope::tenant(tenant), "replica demo")
         .owner(owner)
         .scopes(["inbox:*"])?;
-    let key = a.keys().issue_async(new, now()).await?;
+    let key = a.keys_unchecked().issue_async(new, now()).await?;
     let text = key.expose_secret().to_owned();
     println!(
         "issued through A, verified on B: {}",
@@ -184,7 +184,7 @@ async fn demo() -> Result<(), Error> {
     );
 
     let id: KeyId = *key.key_id();
-    a.keys().revoke_async(&id, now()).await?;
+    a.keys_unchecked().revoke_async(&id, now()).await?;
     match until_refused(&b, &text, Duration::from_secs(10)).await {
         Some(t) => println!(
             "revoked in A, refused by B after {:.1} ms",
