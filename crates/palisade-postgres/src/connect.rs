@@ -32,9 +32,18 @@ pub fn connect_options(url: &str, statement_timeout: Duration) -> Result<PgConne
 /// `statement_timeout_ms`. No connection is opened until first use, so a
 /// service starts while the database is down and recovers when it returns.
 ///
+/// Call it inside a Tokio runtime (the pool's maintenance runs there).
+///
 /// # Errors
-/// [`PgError::Invalid`] when the URL cannot be read or parsed.
+/// [`PgError::Invalid`] when the URL cannot be read or parsed, or when
+/// called outside a Tokio runtime.
 pub fn pool_from_config(cfg: &PostgresConfig) -> Result<PgPool> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(PgError::Invalid {
+            field: "runtime",
+            reason: "open the pool inside a Tokio runtime",
+        });
+    }
     let url = cfg.url.read_secret().map_err(|_| PgError::Invalid {
         field: "postgres.url",
         reason: "the secret source for the connection string cannot be read",

@@ -369,3 +369,93 @@ impl KeyStore for PgKeyStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_apikey::{ApiKeys, KeyFormat, NewKey, Pepper, PepperSet};
+    use palisade_tenancy::Scope;
+
+    fn nowhere() -> PgKeyStore {
+        // Never connects: these tests only exercise the cache.
+        let pool = crate::pool_options(1, Duration::from_millis(300))
+            .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+            .unwrap();
+        PgKeyStore::new(pool, Duration::from_secs(60))
+    }
+
+    /// The record of a key at generation g and g+1 (revoked).
+    fn two_generations() -> (Arc<KeyEntry>, Arc<KeyEntry>) {
+        let keys = ApiKeys::in_memory(
+            KeyFormat::new("pal").unwrap(),
+            PepperSet::new([Pepper::generate(1).unwrap()]).unwrap(),
+        );
+        let t = Timestamp::from_unix_seconds(1_800_000_000);
+        let issued = keys
+            .issue(NewKey::new(Scope::tenant(TenantId::new_v7()), "k"), t)
+            .unwrap();
+        let id = *issued.key_id();
+        let old = keys.store().get(&id).unwrap();
+        keys.revoke(&id, t).unwrap();
+        let new = keys.store().get(&id).unwrap();
+        assert!(new.record().generation > old.record().generation);
+        (old, new)
+    }
+
+    #[tokio::test]
+    async fn a_lower_generation_never_overwrites_a_higher_one() {
+        let s = nowhere();
+        let (old, new) = two_generations();
+        let id = old.record().key_id;
+        s.fill(Arc::clone(&new));
+        let kept = s.fill(Arc::clone(&old)).unwrap();
+        assert_eq!(kept.record().generation, new.record().generation);
+        let Lookup::Found(e) = s.lookup(&id) else {
+            panic!("cached")
+        };
+        assert!(e.record().revoked_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_fill_racing_a_revoke_never_restores_the_revoked_record() {
+        let s = nowhere();
+        let (old, new) = two_generations();
+        let id = old.record().key_id;
+        // A fill read the record (generation g) just before the revocation
+        // committed; the revocation's notification (g+1) is applied first,
+        // while the database is unreachable, so only the floor is known.
+        s.mark(id, false, new.record().generation);
+        assert!(s.fill(Arc::clone(&old)).is_none(), "stale fill refused");
+        assert!(matches!(s.lookup(&id), Lookup::Miss));
+        // The revoked record itself is accepted.
+        assert!(s.fill(Arc::clone(&new)).is_some());
+        let Lookup::Found(e) = s.lookup(&id) else {
+            panic!("cached")
+        };
+        assert!(e.record().revoked_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn negative_answers_are_remembered_and_bounded() {
+        let s = nowhere();
+        for _ in 0..(MAX_MARKERS + 10) {
+            s.mark(KeyId::random().unwrap(), true, 0);
+        }
+        assert!(s.read().slots.len() <= MAX_MARKERS + 1);
+        let id = KeyId::random().unwrap();
+        s.mark(id, true, 0);
+        assert!(matches!(s.lookup(&id), Lookup::Absent));
+    }
+
+    #[tokio::test]
+    async fn a_cache_miss_with_the_database_down_is_unavailable_not_absent() {
+        let s = nowhere();
+        let id = KeyId::random().unwrap();
+        assert!(matches!(s.lookup(&id), Lookup::Miss));
+        let e = s.fetch(&id).await.unwrap_err();
+        assert!(
+            matches!(e, StoreError::Unavailable { .. } | StoreError::Timeout),
+            "{e:?}"
+        );
+    }
+}

@@ -147,3 +147,95 @@ impl TestDb {
         root.close().await;
     }
 }
+
+/// A file in the temp dir holding `text` (secrets for configurations).
+pub(crate) fn secret_file(tag: &str, text: &str) -> String {
+    let p = std::env::temp_dir().join(format!("palisade-pg-test-{tag}-{}", random_suffix()));
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+pub(crate) type Replica = palisade::Palisade<palisade_postgres::PgKeyStore>;
+
+/// A Palisade replica on the test database as the application role, with
+/// the pepper in `pepper_file` and a policy letting ann read the inbox of
+/// `tenant`; its sync task runs until the returned sender is dropped.
+pub(crate) async fn replica(
+    db: &TestDb,
+    pepper_file: &str,
+    tenant: palisade_tenancy::TenantId,
+) -> (
+    Replica,
+    palisade_postgres::PgStores,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let url_file = secret_file("url", &db.app_url());
+    let toml = format!(
+        "[[secrets.peppers]]\nversion = 1\nsource = {{ file = \"{pepper_file}\" }}\n\
+         [postgres]\nurl = {{ file = \"{url_file}\" }}\npool_size = 4\nstatement_timeout_ms = 2000\n"
+    );
+    let cfg = palisade::PalisadeConfig::from_toml_str(&toml).unwrap();
+    let policy = format!(
+        "version = 1\npermissions = [\"inbox:read\"]\n[[roles]]\nname = \"agent\"\npermissions = [\"inbox:read\"]\n\
+         [[bindings]]\nprincipal = \"user:ann@acme.example\"\nrole = \"agent\"\nscope = \"{tenant}\"\n"
+    );
+    let stores = palisade_postgres::PgStores::from_config(&cfg).unwrap();
+    let _ = std::fs::remove_file(&url_file);
+    let p = stores
+        .wire(palisade::Palisade::builder(cfg))
+        .policy_toml(&policy)
+        .build()
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(stores.sync().run(async move {
+        let _ = stopped.await;
+    }));
+    (p, stores, stop)
+}
+
+pub(crate) fn wall_now() -> palisade_tenancy::Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    palisade_tenancy::Timestamp::from_unix_millis(i64::try_from(ms).unwrap())
+}
+
+/// `Ok(())` or the denial's code.
+pub(crate) async fn check(p: &Replica, key: &str) -> Result<(), String> {
+    let req = palisade::Request::new(
+        palisade::Credential::ApiKey(key),
+        "inbox:read",
+        "inbox",
+        "c-1",
+        wall_now(),
+    );
+    p.authorize_async(&req)
+        .await
+        .map(|_| ())
+        .map_err(|d| d.reason().code().to_owned())
+}
+
+/// Poll `f` every 2 ms until it is true, for at most 20 s (an eventual
+/// property, not a timing assertion).
+pub(crate) async fn eventually<F, Fut>(mut f: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < Duration::from_secs(20) {
+        if f().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    false
+}
+
+pub(crate) fn ann_key(tenant: palisade_tenancy::TenantId) -> palisade::apikey::NewKey {
+    palisade::apikey::NewKey::new(palisade_tenancy::Scope::tenant(tenant), "test key")
+        .owner(palisade_tenancy::Principal::user("ann@acme.example").unwrap())
+        .scopes(["inbox:*"])
+        .unwrap()
+}
