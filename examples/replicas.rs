@@ -10,10 +10,8 @@
 //! The URL must be allowed to run the migrations (a superuser or the DBA
 //! role); the example then works in its own schema `palisade`.
 //!
-//! With `--serve PEPPER_FILE TENANT` it is one replica driven by lines on
-//! stdin (the multi-process test of `palisade-postgres` runs two).
+//! `palisade-pg replica` runs one replica as a process (see there).
 
-use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
 use palisade::apikey::{KeyId, NewKey};
@@ -121,45 +119,6 @@ async fn until_refused(p: &Replica, key: &str, limit: Duration) -> Option<Durati
     None
 }
 
-async fn serve(pepper_file: &str, tenant: TenantId) -> Result<(), Error> {
-    let (p, _stores, stop) = replica("PALISADE_POSTGRES_URL", pepper_file, tenant).await?;
-    let sam = Principal::staff("sam")?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut out = std::io::stdout();
-    while let Some(line) = rx.recv().await {
-        let mut parts = line.split_whitespace();
-        let reply = match (parts.next(), parts.next()) {
-            (Some("verify"), Some(key)) => check(&p, key).await,
-            (Some("watch"), Some(key)) => {
-                writeln!(out, "watching")?;
-                out.flush()?;
-                match until_refused(&p, key, Duration::from_secs(60)).await {
-                    Some(_) => "refused".to_owned(),
-                    None => "timeout".to_owned(),
-                }
-            }
-            (Some("staff"), Some(id)) => match id.parse::<GrantId>() {
-                Ok(g) => staff(&p, &sam, g).await,
-                Err(_) => "bad grant id".to_owned(),
-            },
-            (Some("quit"), _) => break,
-            _ => "unknown command".to_owned(),
-        };
-        writeln!(out, "{reply}")?;
-        out.flush()?;
-    }
-    let _ = stop.send(());
-    Ok(())
-}
-
 async fn demo() -> Result<(), Error> {
     let tenant = TenantId::new_v7();
     let pepper_file =
@@ -238,13 +197,6 @@ fn main() -> Result<(), Error> {
         );
         return Ok(());
     }
-    match args.get(1).map(String::as_str) {
-        Some("--serve") => {
-            let (Some(pepper), Some(tenant)) = (args.get(2), args.get(3)) else {
-                return Err("usage: replicas --serve PEPPER_FILE TENANT".into());
-            };
-            rt.block_on(serve(pepper, tenant.parse()?))
-        }
-        _ => rt.block_on(demo()),
-    }
+    let _ = args;
+    rt.block_on(demo())
 }

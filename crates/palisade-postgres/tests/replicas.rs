@@ -103,10 +103,9 @@ async fn remaining_uses_hold_across_replicas() {
         } else {
             check(&b, &text).await
         };
-        if r.is_ok() {
-            ok += 1;
-        } else {
-            assert_eq!(r.unwrap_err(), "key_inactive");
+        match r {
+            Ok(()) => ok += 1,
+            Err(code) => assert_eq!(code, "key_inactive"),
         }
     }
     assert_eq!(ok, 10, "10 uses in all, whichever replica served them");

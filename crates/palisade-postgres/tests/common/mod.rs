@@ -4,6 +4,7 @@
 #![cfg(test)]
 #![allow(dead_code, reason = "each test binary uses a part of the fixture")]
 
+use std::future::Future;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -172,6 +173,10 @@ pub(crate) async fn replica(
     let url_file = secret_file("url", &db.app_url());
     let toml = format!(
         "[[secrets.peppers]]\nversion = 1\nsource = {{ file = \"{pepper_file}\" }}\n\
+         [rate_limits]\ndefault_plan = \"bulk\"\n[rate_limits.plans.bulk]\n\
+         per_key = {{ requests = 100000, per_seconds = 1 }}\n\
+         per_project = {{ requests = 100000, per_seconds = 1 }}\n\
+         per_tenant = {{ requests = 100000, per_seconds = 1 }}\n\
          [postgres]\nurl = {{ file = \"{url_file}\" }}\npool_size = 4\nstatement_timeout_ms = 2000\n"
     );
     let cfg = palisade::PalisadeConfig::from_toml_str(&toml).unwrap();
@@ -221,7 +226,7 @@ pub(crate) async fn check(p: &Replica, key: &str) -> Result<(), String> {
 pub(crate) async fn eventually<F, Fut>(mut f: F) -> bool
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
+    Fut: Future<Output = bool>,
 {
     let t0 = std::time::Instant::now();
     while t0.elapsed() < Duration::from_secs(20) {
