@@ -105,6 +105,40 @@ pub enum AuditError {
         /// Its length in bytes.
         len: u64,
     },
+    /// A file of published checkpoints has a line that is not one.
+    #[error("published checkpoints, line {line}: {reason}")]
+    Published {
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A checkpoint was signed and stored, but its publication failed.
+    #[error(
+        "{count} checkpoint(s) were signed and stored but not published (last error: {last}): check the publisher"
+    )]
+    PublishFailed {
+        /// Failures since the last report.
+        count: u64,
+        /// The last error.
+        last: String,
+    },
+    /// A stored log was refused on resume: its signed part does not verify,
+    /// or a record after the last checkpoint has no valid record MAC. The
+    /// stored log was not modified.
+    #[error(
+        "refusing to continue the audit log `{log}`: line {line}: {problem}; it was not modified (verify it, and restore it from a copy or move it aside)"
+    )]
+    ResumeRefused {
+        /// Where the log is stored (a path).
+        log: String,
+        /// 1-based line of the first problem.
+        line: u64,
+        /// The first record index affected, if one can be named.
+        index: Option<u64>,
+        /// What is wrong.
+        problem: crate::findings::Problem,
+    },
     /// An existing file could not be resumed because it does not verify.
     #[error(
         "the existing audit file `{path}` does not verify, refusing to append to it: {problem}"

@@ -14,8 +14,10 @@ use std::net::IpAddr;
 
 /// The `format` value of the header line.
 pub const EXPORT_FORMAT: &str = "palisade-audit-export";
-/// The `version` value of the header line.
-pub const EXPORT_VERSION: u8 = 1;
+/// The `version` value of the header line written now. Version 2 adds the
+/// record MAC (`mac`) to every record line; version-1 exports (no `mac`)
+/// are still read and verified.
+pub const EXPORT_VERSION: u8 = 2;
 
 /// Serializes any `Display` as a JSON string without allocating a `String`.
 struct Disp<T>(T);
@@ -126,6 +128,7 @@ enum LineOut<'a> {
     Record {
         index: u64,
         leaf_hash: Hex<'a>,
+        mac: Hex<'a>,
         event: EventOut<'a>,
     },
     Checkpoint(CheckpointOut<'a>),
@@ -166,6 +169,7 @@ pub(crate) fn write_header_line(tenant: TenantId, out: &mut Vec<u8>) -> Result<(
 pub(crate) fn write_record_line(
     index: u64,
     leaf: &Hash,
+    mac: &Hash,
     e: &AuditEvent,
     out: &mut Vec<u8>,
 ) -> Result<()> {
@@ -199,6 +203,7 @@ pub(crate) fn write_record_line(
         &LineOut::Record {
             index,
             leaf_hash: Hex(leaf),
+            mac: Hex(mac),
             event,
         },
         out,

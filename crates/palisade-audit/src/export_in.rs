@@ -168,6 +168,10 @@ pub(crate) struct CheckpointIn<'a> {
 }
 
 /// One parsed line.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one line is parsed at a time, on the stack; boxing the record would allocate per line"
+)]
 #[derive(Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub(crate) enum LineIn<'a> {
@@ -182,6 +186,9 @@ pub(crate) enum LineIn<'a> {
         index: u64,
         #[serde(borrow)]
         leaf_hash: Cow<'a, str>,
+        /// Version 2 only: the record MAC.
+        #[serde(borrow, default)]
+        mac: Option<Cow<'a, str>>,
         #[serde(borrow)]
         event: EventIn<'a>,
     },
@@ -196,7 +203,17 @@ fn bad(field: &'static str, reason: &'static str) -> AuditError {
     AuditError::Field { field, reason }
 }
 
+/// Lowercase hex only: the writer never produces uppercase, and one
+/// spelling per value keeps exports comparable byte for byte.
+fn lower_hex(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 pub(crate) fn hex32(field: &'static str, s: &str) -> Result<Hash> {
+    if !lower_hex(s) {
+        return Err(bad(field, "expected 64 lowercase hex digits"));
+    }
     let mut h = [0u8; 32];
     hex::decode_to_slice(s, &mut h).map_err(|_| bad(field, "expected 64 lowercase hex digits"))?;
     Ok(h)
@@ -213,7 +230,12 @@ impl EventIn<'_> {
     /// [`AuditEvent`]. Returns the event's tenant.
     pub(crate) fn encode(&self, index: u64, out: &mut Vec<u8>) -> Result<TenantId> {
         let id = uuid::Uuid::try_parse(&self.uid)
-            .map_err(|_| bad("uid", "expected a hyphenated UUID"))?;
+            .ok()
+            .filter(|id| {
+                let mut buf = [0u8; 36];
+                *id.hyphenated().encode_lower(&mut buf) == *self.uid
+            })
+            .ok_or(bad("uid", "expected a lowercase hyphenated UUID"))?;
         let time: Timestamp = self
             .time
             .parse()
@@ -298,6 +320,9 @@ impl CheckpointIn<'_> {
     pub(crate) fn to_checkpoint(&self) -> Result<Checkpoint> {
         let alg =
             Algorithm::parse(&self.alg).ok_or(bad("alg", "expected hmac-sha256 or ed25519"))?;
+        if !lower_hex(&self.sig) {
+            return Err(bad("sig", "expected lowercase hex"));
+        }
         let sig = hex::decode(self.sig.as_bytes()).map_err(|_| bad("sig", "expected hex"))?;
         if sig.len() > 64 {
             return Err(bad("sig", "longer than 64 bytes"));

@@ -12,7 +12,7 @@
 
 use crate::checkpoint::Checkpoint;
 use crate::error::{AuditError, Result};
-use crate::export::{write_checkpoint_line, write_header_line, write_record_line};
+use crate::export::{EXPORT_VERSION, write_checkpoint_line, write_header_line, write_record_line};
 use crate::shared::SinkFactory;
 use crate::sink::{AuditSink, Record, Resume};
 use crate::verify::scan;
@@ -71,8 +71,12 @@ impl JsonlFileSink {
     ///
     /// # Errors
     /// [`AuditError::TornTail`] when the file ends with a partial line;
-    /// [`AuditError::ResumeFailed`] when it does not verify structurally or
-    /// belongs to another tenant; [`AuditError::Io`].
+    /// [`AuditError::ResumeRefused`] (naming the line) when it does not
+    /// verify structurally or belongs to another tenant;
+    /// [`AuditError::ResumeFailed`] for a version-1 file; [`AuditError::Io`].
+    /// The signatures and record MACs are checked by
+    /// [`crate::TenantLog::resume`], which the returned state is for. An
+    /// existing file is never written to here.
     pub fn open(path: &Path, tenant: TenantId, policy: FsyncPolicy) -> Result<(Self, Resume)> {
         Self::open_inner(path, tenant, policy, false).map(|(s, r, _)| (s, r))
     }
@@ -136,24 +140,33 @@ impl JsonlFileSink {
             return Ok((sink, Resume::default(), torn));
         }
         let mut leaves = Vec::new();
-        let (report, last_checkpoint) = scan(&data, tenant, &mut leaves);
-        let fail = |problem: String| AuditError::ResumeFailed {
-            path: path.display().to_string(),
-            problem,
-        };
-        if let Some(f) = report.problem {
-            return Err(fail(f.to_string()));
+        let scanned = scan(&data, tenant, &mut leaves);
+        let log = path.display().to_string();
+        if let Some(f) = scanned.report.problem {
+            return Err(AuditError::ResumeRefused {
+                log,
+                line: f.line,
+                index: f.index,
+                problem: f.problem,
+            });
         }
-        if report.tenant != Some(tenant) {
-            return Err(fail(format!(
-                "the file belongs to another tenant, not `{tenant}`"
-            )));
+        if scanned.version != EXPORT_VERSION {
+            return Err(AuditError::ResumeFailed {
+                path: log,
+                problem: format!(
+                    "it is a version-{} file, whose records after the last checkpoint cannot be authenticated: verify and archive it, and start a new file for the tenant (docs/audit-format.md §8)",
+                    scanned.version
+                ),
+            });
         }
         Ok((
             sink,
             Resume {
                 leaves,
-                last_checkpoint,
+                last_checkpoint: scanned.last_cp,
+                checkpoints: scanned.checkpoints,
+                tail: scanned.tail,
+                source: log,
             },
             torn,
         ))
@@ -171,7 +184,13 @@ impl JsonlFileSink {
 
 impl AuditSink for JsonlFileSink {
     fn append(&mut self, record: &Record<'_>) -> Result<()> {
-        write_record_line(record.index, record.leaf_hash, record.event, &mut self.line)?;
+        write_record_line(
+            record.index,
+            record.leaf_hash,
+            record.mac,
+            record.event,
+            &mut self.line,
+        )?;
         self.file.write_all(&self.line)?;
         self.pending += 1;
         if let FsyncPolicy::EveryRecords(n) = self.policy

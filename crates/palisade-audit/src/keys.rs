@@ -101,6 +101,32 @@ impl HmacSecret {
     }
 }
 
+/// HKDF `info` of the record MAC key.
+pub(crate) const RECORD_MAC_INFO: &[u8] = b"palisade-audit record-mac v1";
+
+/// The record MAC key, as a keyed HMAC state (cloned per record, so a MAC
+/// costs three SHA-256 blocks). Never leaves the crate.
+#[derive(Clone)]
+pub(crate) struct RecordMacKey(Hmac<Sha256>);
+
+impl RecordMacKey {
+    /// `HMAC-SHA256(K, chain ‖ leaf_hash)`.
+    pub(crate) fn mac(&self, chain: &[u8; 32], leaf: &[u8; 32]) -> [u8; 32] {
+        let mut m = self.0.clone();
+        m.update(chain);
+        m.update(leaf);
+        m.finalize().into_bytes().into()
+    }
+
+    /// True when `tag` is the MAC of `chain ‖ leaf` (constant time).
+    pub(crate) fn check(&self, chain: &[u8; 32], leaf: &[u8; 32], tag: &[u8; 32]) -> bool {
+        let mut m = self.0.clone();
+        m.update(chain);
+        m.update(leaf);
+        m.verify_slice(tag).is_ok()
+    }
+}
+
 enum SignerKind {
     Hmac(HmacSecret),
     Ed25519(SigningKey),
@@ -177,6 +203,24 @@ impl CheckpointSigner {
             SignerKind::Hmac(s) => VerifyKey(VerifyKind::Hmac(HmacSecret(s.0.clone()))),
             SignerKind::Ed25519(k) => VerifyKey(VerifyKind::Ed25519(k.verifying_key())),
         }
+    }
+
+    /// The key of the record MACs (`docs/audit-format.md` §8): HKDF-Expand
+    /// (RFC 5869 §2.3) of the signing secret (the HMAC key, or the Ed25519
+    /// seed) as PRK, `info` = [`RECORD_MAC_INFO`], L = 32, i.e.
+    /// `HMAC-SHA256(secret, info ‖ 0x01)`. Only the signer can compute it:
+    /// a verifier with an Ed25519 public key cannot, nor can a file writer.
+    pub(crate) fn record_mac_key(&self) -> RecordMacKey {
+        let secret: zeroize::Zeroizing<Vec<u8>> = match &self.kind {
+            SignerKind::Hmac(s) => zeroize::Zeroizing::new(s.0.clone()),
+            SignerKind::Ed25519(k) => zeroize::Zeroizing::new(k.to_bytes().to_vec()),
+        };
+        let prk = HmacSecret(secret.to_vec());
+        let mut m = prk.mac(RECORD_MAC_INFO);
+        m.update(&[0x01]);
+        let okm: zeroize::Zeroizing<[u8; 32]> =
+            zeroize::Zeroizing::new(m.finalize().into_bytes().into());
+        RecordMacKey(HmacSecret(okm.as_ref().to_vec()).mac(&[]))
     }
 
     pub(crate) fn sign(&self, msg: &[u8]) -> Vec<u8> {

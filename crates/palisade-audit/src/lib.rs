@@ -41,6 +41,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod anchors;
 mod canonical;
 mod checkpoint;
 mod default_redactor;
@@ -48,6 +49,7 @@ mod error;
 mod event;
 mod export;
 mod export_in;
+mod findings;
 mod jsonl;
 mod keys;
 mod log;
@@ -55,8 +57,10 @@ mod merkle;
 #[cfg(test)]
 mod merkle_tests;
 mod proof;
+mod publish;
 mod redact;
 mod redact_text;
+mod resume;
 mod shared;
 mod sink;
 mod validate;
@@ -71,13 +75,15 @@ pub use event::{
     Outcome, RequestFacts, Resource,
 };
 pub use export::{EXPORT_FORMAT, EXPORT_VERSION};
+pub use findings::{Finding, Problem, Report};
 pub use jsonl::{FsyncPolicy, JsonlDir, JsonlFileSink, TornTail};
 pub use keys::{Algorithm, CheckpointSigner, KeyId, Keyring, VerifyKey};
 pub use log::{CheckpointPolicy, Receipt, TenantLog};
 pub use merkle::{Hash, empty_root, leaf_hash, node_hash};
 pub use proof::{ConsistencyProof, InclusionProof, MAX_PROOF_HASHES, PROOF_VERSION};
+pub use publish::{CheckpointPublisher, FilePublisher, StdoutPublisher, read_published};
 pub use redact::{Commitment, Opening, Redaction, Redactor};
 pub use redact_text::{MASK, TextField};
 pub use shared::{AuditLog, MemorySinks, SinkFactory};
 pub use sink::{AuditSink, MemorySink, Record, Resume};
-pub use verify::{Finding, Problem, Report, VerifyOptions, verify, verify_with};
+pub use verify::{VerifyOptions, verify, verify_with};

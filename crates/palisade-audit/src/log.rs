@@ -6,9 +6,10 @@ use crate::checkpoint::Checkpoint;
 use crate::default_redactor::DefaultRedactor;
 use crate::error::{AuditError, Result};
 use crate::event::AuditEvent;
-use crate::keys::{CheckpointSigner, KeyId};
+use crate::keys::{CheckpointSigner, KeyId, Keyring, RecordMacKey};
 use crate::merkle::{Hash, Tree, leaf_hash};
 use crate::proof::{ConsistencyProof, InclusionProof};
+use crate::publish::CheckpointPublisher;
 use crate::redact::{Redactor, apply};
 use crate::sink::{AuditSink, Record, Resume};
 use palisade_tenancy::{TenantId, Timestamp};
@@ -61,6 +62,15 @@ pub struct TenantLog {
     closed: bool,
     /// Key ids that signed this log before (rotated out, or read on resume).
     used_ids: Vec<KeyId>,
+    /// Key and chain value of the record MACs (`docs/audit-format.md` §8).
+    mac_key: RecordMacKey,
+    mac_chain: Hash,
+    /// The latest event time appended (for the checkpoint a rotation signs).
+    latest: Option<Timestamp>,
+    publisher: Option<Arc<dyn CheckpointPublisher>>,
+    /// Publication failures not yet reported, and the last one's message.
+    publish_failures: u64,
+    publish_last: String,
 }
 
 impl core::fmt::Debug for TenantLog {
@@ -81,27 +91,71 @@ impl TenantLog {
     /// `signer`, using the default redactor and checkpoint policy.
     #[must_use]
     pub fn new(tenant: TenantId, sink: Box<dyn AuditSink>, signer: Arc<CheckpointSigner>) -> Self {
-        Self::resume(tenant, sink, signer, Resume::default())
+        Self::build(tenant, sink, signer, Resume::default(), [0; 32])
     }
 
-    /// Continue a log from the state recovered from its sink.
-    #[must_use]
+    /// Continue a log from the state recovered from its sink, after checking
+    /// it: every stored checkpoint must be signed by `signer`, and every
+    /// record after the last checkpoint must carry a valid record MAC under
+    /// `signer`'s secret (`docs/audit-format.md` §8). Use
+    /// [`TenantLog::resume_with_keys`] when earlier checkpoints were signed
+    /// by keys rotated out since.
+    ///
+    /// # Errors
+    /// [`AuditError::ResumeRefused`] naming the first line that does not
+    /// verify (the sink is dropped without writing anything).
     pub fn resume(
         tenant: TenantId,
         sink: Box<dyn AuditSink>,
         signer: Arc<CheckpointSigner>,
         state: Resume,
+    ) -> Result<Self> {
+        Self::resume_with_keys(tenant, sink, signer, state, &Keyring::new())
+    }
+
+    /// As [`TenantLog::resume`], also accepting stored checkpoints signed
+    /// by the keys in `keys` (earlier signing keys).
+    ///
+    /// # Errors
+    /// As [`TenantLog::resume`].
+    pub fn resume_with_keys(
+        tenant: TenantId,
+        sink: Box<dyn AuditSink>,
+        signer: Arc<CheckpointSigner>,
+        state: Resume,
+        keys: &Keyring,
+    ) -> Result<Self> {
+        let checked = crate::resume::check(&signer, &signer.record_mac_key(), keys, &state)?;
+        let mut log = Self::build(tenant, sink, signer, state, checked.mac_chain);
+        log.used_ids.sort();
+        log.used_ids.dedup();
+        Ok(log)
+    }
+
+    fn build(
+        tenant: TenantId,
+        sink: Box<dyn AuditSink>,
+        signer: Arc<CheckpointSigner>,
+        state: Resume,
+        mac_chain: Hash,
     ) -> Self {
         let uncovered = tree_size_after(&state);
         let mut tree = Tree::new();
         for l in state.leaves {
             tree.push(l);
         }
+        let used_ids = state
+            .checkpoints
+            .iter()
+            .map(|(_, c)| c.key_id().clone())
+            .filter(|id| id != signer.key_id())
+            .collect();
         Self {
             tenant,
             tree,
             buf: Vec::with_capacity(1024),
             sink,
+            mac_key: signer.record_mac_key(),
             signer,
             redactor: Arc::new(DefaultRedactor),
             policy: CheckpointPolicy::default(),
@@ -113,8 +167,20 @@ impl TenantLog {
             }),
             last: state.last_checkpoint,
             closed: false,
-            used_ids: Vec::new(),
+            used_ids,
+            mac_chain,
+            latest: None,
+            publisher: None,
+            publish_failures: 0,
+            publish_last: String::new(),
         }
+    }
+
+    /// Call `publisher` for every checkpoint signed from now on.
+    #[must_use]
+    pub fn with_publisher(mut self, publisher: Arc<dyn CheckpointPublisher>) -> Self {
+        self.publisher = Some(publisher);
+        self
     }
 
     /// Replace the redaction hook.
@@ -144,7 +210,18 @@ impl TenantLog {
                 key_id: signer.key_id().as_str().to_owned(),
             });
         }
-        self.used_ids.push(signer.key_id().clone());
+        // Records not yet covered carry MACs under the old key: cover them
+        // with a checkpoint of the old key first, so a resumed log only ever
+        // checks MACs under the key of its current signer.
+        if self.last.as_ref().map_or(0, |c| c.size) < self.size() {
+            let now = self
+                .latest
+                .or(self.last.as_ref().map(|c| c.time))
+                .unwrap_or(Timestamp::EPOCH);
+            self.sign_checkpoint(now)?;
+        }
+        self.used_ids.push(self.signer.key_id().clone());
+        self.mac_key = signer.record_mac_key();
         self.signer = signer;
         Ok(())
     }
@@ -195,9 +272,11 @@ impl TenantLog {
         let index = self.tree.size();
         encode_record(index, &event, &mut self.buf);
         let lh = leaf_hash(&self.buf);
+        let mac = self.mac_key.mac(&self.mac_chain, &lh);
         let rec = Record {
             index,
             leaf_hash: &lh,
+            mac: &mac,
             event: &event,
             canonical: &self.buf,
         };
@@ -205,12 +284,14 @@ impl TenantLog {
             self.closed = true;
             return Err(e);
         }
+        self.mac_chain = mac;
+        self.latest = Some(self.latest.map_or(event.time, |l| l.max(event.time)));
         self.tree.push(lh);
         if self.pending_since.is_none() {
             self.pending_since = Some(event.time);
         }
         if self.due(event.time) {
-            self.checkpoint(event.time)?;
+            self.sign_checkpoint(event.time)?;
         }
         Ok(Receipt {
             index,
@@ -243,8 +324,28 @@ impl TenantLog {
     /// may therefore carry an earlier time than the checkpoint covering it.
     ///
     /// # Errors
-    /// [`AuditError::SinkClosed`] or the sink's error.
+    /// [`AuditError::SinkClosed`] or the sink's error;
+    /// [`AuditError::PublishFailed`] when this or an earlier checkpoint was
+    /// signed and stored but the publisher failed (reported once).
     pub fn checkpoint(&mut self, now: Timestamp) -> Result<Checkpoint> {
+        let cp = self.sign_checkpoint(now)?;
+        self.take_publish_error()?;
+        Ok(cp)
+    }
+
+    /// Report (once) publication failures since the last report.
+    fn take_publish_error(&mut self) -> Result<()> {
+        if self.publish_failures == 0 {
+            return Ok(());
+        }
+        let count = core::mem::take(&mut self.publish_failures);
+        Err(AuditError::PublishFailed {
+            count,
+            last: core::mem::take(&mut self.publish_last),
+        })
+    }
+
+    fn sign_checkpoint(&mut self, now: Timestamp) -> Result<Checkpoint> {
         if self.closed {
             return Err(AuditError::SinkClosed);
         }
@@ -261,6 +362,13 @@ impl TenantLog {
             self.closed = true;
             return Err(e);
         }
+        self.mac_chain = cp.chain_hash();
+        if let Some(p) = &self.publisher
+            && let Err(e) = p.publish(&cp)
+        {
+            self.publish_failures += 1;
+            self.publish_last = e.to_string();
+        }
         self.last = Some(cp.clone());
         self.pending_since = None;
         Ok(cp)
@@ -272,11 +380,13 @@ impl TenantLog {
     /// # Errors
     /// As [`TenantLog::checkpoint`].
     pub fn tick(&mut self, now: Timestamp) -> Result<Option<Checkpoint>> {
-        if self.due(now) {
-            self.checkpoint(now).map(Some)
+        let cp = if self.due(now) {
+            Some(self.sign_checkpoint(now)?)
         } else {
-            Ok(None)
-        }
+            None
+        };
+        self.take_publish_error()?;
+        Ok(cp)
     }
 
     /// Make everything appended so far durable (the sink's commit).
@@ -358,7 +468,7 @@ impl TenantLog {
     /// Sink errors, or [`AuditError::Io`] writing to `out`.
     pub fn export(&mut self, now: Timestamp, out: &mut dyn Write) -> Result<()> {
         if self.last.as_ref().is_none_or(|c| c.size < self.size()) {
-            self.checkpoint(now)?;
+            self.sign_checkpoint(now)?;
         }
         self.sink.export(self.tenant, out)
     }

@@ -1,18 +1,20 @@
 //! `palisade-audit verify FILE --tenant TEN [--hmac-key-file ID=PATH]... [--ed25519-public-key ID=HEX]...
-//! [--trusted-size N --trusted-root HEX] [--allow-unsigned-tail]`
+//! [--published FILE]... [--trusted-size N --trusted-root HEX] [--allow-unsigned-tail]`
 //!
 //! Exit status: 0 verified, 1 a problem was found, 2 usage or I/O error.
 
-use palisade_audit::{KeyId, Keyring, VerifyKey, VerifyOptions, verify_with};
+use palisade_audit::{KeyId, Keyring, VerifyKey, VerifyOptions, read_published, verify_with};
 use std::process::ExitCode;
 use zeroize::Zeroizing;
 
 const USAGE: &str = "usage: palisade-audit verify FILE --tenant TEN_ID [--hmac-key-file ID=PATH]... [--ed25519-public-key ID=HEX]...
-                      [--trusted-size N --trusted-root HEX] [--allow-unsigned-tail]
+                      [--published FILE]... [--trusted-size N --trusted-root HEX] [--allow-unsigned-tail]
 
   --hmac-key-file ID=PATH     HMAC-SHA256 key with key id ID; PATH holds the key as hex (64-128 hex digits)
   --ed25519-public-key ID=HEX Ed25519 public key (64 hex digits) with key id ID
   --tenant TEN_ID             (required) the tenant whose export this must be
+  --published FILE            checkpoints published earlier (one `{\"checkpoint\":…}` line each, any tenants):
+                              the export must agree with each and reach the largest (truncation, fork)
   --trusted-size, --trusted-root  a checkpoint you already trust: detects truncation
   --allow-unsigned-tail       accept records after the last checkpoint (a live file)";
 
@@ -50,6 +52,7 @@ fn run(args: &[String]) -> Result<bool, String> {
     let mut keys = Keyring::new();
     let mut tenant = None;
     let mut allow_unsigned_tail = false;
+    let mut published = Vec::new();
     let (mut tsize, mut troot) = (None, None);
     while let Some(a) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("`{a}` needs a value"));
@@ -91,6 +94,12 @@ fn run(args: &[String]) -> Result<bool, String> {
                 troot = Some(r);
             }
             "--allow-unsigned-tail" => allow_unsigned_tail = true,
+            "--published" => {
+                let path = value()?;
+                let bytes =
+                    std::fs::read(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+                published.extend(read_published(&bytes).map_err(|e| format!("`{path}`: {e}"))?);
+            }
             f if f.starts_with("--") => return Err(format!("unknown option `{f}`")),
             f if file.is_none() => file = Some(f.to_owned()),
             f => return Err(format!("unexpected argument `{f}`")),
@@ -100,6 +109,7 @@ fn run(args: &[String]) -> Result<bool, String> {
         .ok_or("`--tenant TEN_ID` is required: an export verifies only as its own tenant's")?;
     let mut opts = VerifyOptions::new(tenant);
     opts.allow_unsigned_tail = allow_unsigned_tail;
+    opts.published = published;
     opts.trusted = match (tsize, troot) {
         (Some(s), Some(r)) => Some((s, r)),
         (None, None) => None,

@@ -5,8 +5,9 @@ use crate::checkpoint::Checkpoint;
 use crate::default_redactor::DefaultRedactor;
 use crate::error::{AuditError, Result};
 use crate::event::AuditEvent;
-use crate::keys::{CheckpointSigner, KeyId};
+use crate::keys::{CheckpointSigner, KeyId, Keyring, VerifyKey};
 use crate::log::{CheckpointPolicy, Receipt, TenantLog};
+use crate::publish::CheckpointPublisher;
 use crate::redact::Redactor;
 use crate::sink::{AuditSink, MemorySink, Resume};
 use palisade_tenancy::{TenantId, Timestamp};
@@ -61,6 +62,9 @@ pub struct AuditLog {
     used_ids: Mutex<Vec<KeyId>>,
     redactor: Arc<dyn Redactor>,
     policy: CheckpointPolicy,
+    /// Keys of earlier signers, for checking stored logs on resume.
+    keys: RwLock<Keyring>,
+    publisher: Option<Arc<dyn CheckpointPublisher>>,
 }
 
 impl core::fmt::Debug for AuditLog {
@@ -81,7 +85,32 @@ impl AuditLog {
             signer: RwLock::new(Arc::new(signer)),
             redactor: Arc::new(DefaultRedactor),
             policy: CheckpointPolicy::default(),
+            keys: RwLock::new(Keyring::new()),
+            publisher: None,
         }
+    }
+
+    /// Call `publisher` for every checkpoint of tenants opened from now on
+    /// (see [`CheckpointPublisher`]).
+    #[must_use]
+    pub fn with_publisher(mut self, publisher: Arc<dyn CheckpointPublisher>) -> Self {
+        self.publisher = Some(publisher);
+        self
+    }
+
+    /// Accept stored checkpoints signed by `key` (an earlier signing key)
+    /// when a tenant's stored log is resumed. The current signer's key is
+    /// always accepted. Without the earlier keys, resuming a log they
+    /// signed is refused ([`AuditError::ResumeRefused`], unknown key).
+    ///
+    /// # Errors
+    /// [`AuditError::KeyIdReused`] when `id` already names another key.
+    pub fn add_verify_key(&self, id: KeyId, key: VerifyKey) -> Result<()> {
+        self.keys
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, key)
+            .map(|_| ())
     }
 
     /// Use `redactor` for tenants opened from now on.
@@ -131,9 +160,14 @@ impl AuditLog {
         }
         let (sink, state) = self.factory.open(tenant)?;
         let signer = Arc::clone(&self.signer.read().unwrap_or_else(PoisonError::into_inner));
-        let log = TenantLog::resume(tenant, sink, signer, state)
+        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        let mut log = TenantLog::resume_with_keys(tenant, sink, signer, state, &keys)?
             .with_redactor(Arc::clone(&self.redactor))
             .with_policy(self.policy);
+        drop(keys);
+        if let Some(p) = &self.publisher {
+            log = log.with_publisher(Arc::clone(p));
+        }
         let shared = Arc::new(Mutex::new(log));
         Ok(Arc::clone(slot.log.get_or_init(|| shared)))
     }
@@ -224,7 +258,12 @@ impl AuditLog {
         }
         used.push(signer.key_id().clone());
         let signer = Arc::new(signer);
-        *self.signer.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&signer);
+        let old = core::mem::replace(
+            &mut *self.signer.write().unwrap_or_else(PoisonError::into_inner),
+            Arc::clone(&signer),
+        );
+        // Tenants opened later hold checkpoints of the old key.
+        self.add_verify_key(old.key_id().clone(), old.verify_key())?;
         let mut first = Ok(());
         for t in logs {
             let r = t

@@ -16,6 +16,10 @@ pub struct Record<'a> {
     pub index: u64,
     /// `SHA-256(0x00 ‖ canonical)`.
     pub leaf_hash: &'a Hash,
+    /// The record MAC (`docs/audit-format.md` §8), chained from the last
+    /// checkpoint: what lets a resumed log tell its own unsigned records
+    /// from forged ones. Store it with the record.
+    pub mac: &'a Hash,
     /// The (already redacted) event.
     pub event: &'a AuditEvent,
     /// Its canonical bytes (`docs/audit-format.md` §3).
@@ -23,13 +27,28 @@ pub struct Record<'a> {
 }
 
 /// State recovered from an existing sink, so a reopened log continues the
-/// same tree instead of starting a second one.
+/// same tree instead of starting a second one, and the evidence
+/// [`crate::TenantLog::resume`] checks before it appends anything: every
+/// stored checkpoint (their signatures) and the MAC of every record after
+/// the last one.
+///
+/// A sink fills it from what it stored (the file sink from a structural
+/// replay: leaf hashes, roots and the checkpoint chain already checked).
 #[derive(Clone, Debug, Default)]
 pub struct Resume {
     /// Leaf hashes of the records already stored, in order.
     pub leaves: Vec<Hash>,
     /// The last checkpoint stored, if any.
     pub last_checkpoint: Option<Checkpoint>,
+    /// Every stored checkpoint with the 1-based line (or row) it came from,
+    /// in log order (the last one is `last_checkpoint`).
+    pub checkpoints: Vec<(u64, Checkpoint)>,
+    /// The records after the last checkpoint, in order: their line and
+    /// stored MAC (`None` when the stored record has none). Must hold one
+    /// entry per leaf not covered by `last_checkpoint`, or resuming is refused.
+    pub tail: Vec<(u64, Option<Hash>)>,
+    /// Where the state was read from (a path), for error messages.
+    pub source: String,
 }
 
 /// Storage for one tenant's records and checkpoints.
@@ -68,6 +87,7 @@ pub trait AuditSink: Send {
 pub struct MemorySink {
     arena: Vec<u8>,
     ends: Vec<usize>,
+    macs: Vec<Hash>,
     checkpoints: Vec<Checkpoint>,
 }
 
@@ -95,6 +115,7 @@ impl AuditSink for MemorySink {
     fn append(&mut self, record: &Record<'_>) -> Result<()> {
         self.arena.extend_from_slice(record.canonical);
         self.ends.push(self.arena.len());
+        self.macs.push(*record.mac);
         Ok(())
     }
 
@@ -121,7 +142,8 @@ impl AuditSink for MemorySink {
             let bytes = self.arena.get(start..end).unwrap_or_default();
             start = end;
             let (index, event) = decode_record(bytes)?;
-            write_record_line(index, &leaf_hash(bytes), &event, &mut line)?;
+            let mac = self.macs.get(i).copied().unwrap_or_default();
+            write_record_line(index, &leaf_hash(bytes), &mac, &event, &mut line)?;
             out.write_all(&line)?;
         }
         for cp in cps {

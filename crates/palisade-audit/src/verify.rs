@@ -2,170 +2,15 @@
 //! checkpoint's root, checks signatures and the checkpoint chain, and
 //! reports the first problem with its line and index.
 
+use crate::anchors::Anchors;
 use crate::checkpoint::{Checkpoint, SignatureCheck};
 use crate::export::{EXPORT_FORMAT, EXPORT_VERSION};
 use crate::export_in::{LineIn, hex32, parse_line, parse_tenant};
+use crate::findings::{Finding, Problem, Report};
 use crate::keys::Keyring;
 use crate::merkle::{Frontier, Hash, leaf_hash};
 use palisade_tenancy::TenantId;
 use subtle::ConstantTimeEq;
-
-/// What the verifier found wrong. Only the first problem is reported: after
-/// it, nothing in the export can be trusted.
-#[derive(Clone, PartialEq, Eq, Debug)]
-#[non_exhaustive]
-pub enum Problem {
-    /// A line is not valid JSON of the export format, or a field is invalid.
-    Malformed {
-        /// What is wrong.
-        reason: String,
-    },
-    /// The first line is not a version-1 header.
-    BadHeader,
-    /// The export is for another tenant than expected, or a line names
-    /// another tenant than the header.
-    WrongTenant,
-    /// The record's content does not hash to its leaf hash: it was edited.
-    Modified,
-    /// Records are missing from this index on.
-    Missing {
-        /// How many indexes are skipped.
-        count: u64,
-    },
-    /// A record that does not belong here (a duplicate, or one that shifted
-    /// the records after it).
-    Inserted,
-    /// This index appears later in the file: records were reordered.
-    Reordered,
-    /// A checkpoint's root differs from the root of the records before it:
-    /// records from `index` up to `size` were rewritten along with their
-    /// leaf hashes.
-    RootMismatch {
-        /// The checkpoint's size.
-        size: u64,
-    },
-    /// A checkpoint sits where it does not belong: its size is not the
-    /// number of records before it.
-    CheckpointMisplaced,
-    /// A checkpoint's `prev` is not the hash of the checkpoint before it, or
-    /// its size or time went backwards: a checkpoint was removed, reordered
-    /// or forged.
-    ChainBroken,
-    /// A checkpoint's signature is wrong.
-    BadSignature,
-    /// A checkpoint's key id is not in the keyring.
-    UnknownKey {
-        /// The key id.
-        key_id: String,
-    },
-    /// The key with the checkpoint's id is of another algorithm.
-    AlgorithmMismatch,
-    /// Records after the last checkpoint are not covered by any signature.
-    UnsignedTail,
-    /// The export has fewer records than a checkpoint the auditor already
-    /// trusts: it was truncated.
-    Truncated {
-        /// The trusted size.
-        trusted_size: u64,
-    },
-    /// The export's root at the trusted size differs from the trusted root.
-    TrustedRootMismatch,
-    /// The file ends with a partial line (a crash in the middle of a write).
-    TornLastLine,
-}
-
-impl core::fmt::Display for Problem {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Self::Malformed { reason } => write!(f, "malformed line: {reason}"),
-            Self::BadHeader => write!(
-                f,
-                "the first line is not a `{EXPORT_FORMAT}` version {EXPORT_VERSION} header"
-            ),
-            Self::WrongTenant => f.write_str("line belongs to another tenant"),
-            Self::Modified => {
-                f.write_str("record modified: its content does not match its leaf hash")
-            }
-            Self::Missing { count } => write!(f, "{count} record(s) missing (deleted)"),
-            Self::Inserted => f.write_str("record inserted: duplicate or shifted index"),
-            Self::Reordered => {
-                f.write_str("records reordered: this index appears later in the file")
-            }
-            Self::RootMismatch { size } => write!(
-                f,
-                "checkpoint of size {size}: root differs from the records (rewritten)"
-            ),
-            Self::CheckpointMisplaced => {
-                f.write_str("checkpoint size does not match the records before it")
-            }
-            Self::ChainBroken => {
-                f.write_str("checkpoint chain broken (checkpoint removed, reordered or forged)")
-            }
-            Self::BadSignature => f.write_str("checkpoint signature invalid"),
-            Self::UnknownKey { key_id } => write!(f, "checkpoint signed by unknown key `{key_id}`"),
-            Self::AlgorithmMismatch => {
-                f.write_str("checkpoint algorithm differs from the key's algorithm")
-            }
-            Self::UnsignedTail => f.write_str(
-                "records after the last checkpoint are not signed (truncated after a checkpoint?)",
-            ),
-            Self::Truncated { trusted_size } => write!(
-                f,
-                "truncated: a trusted checkpoint has {trusted_size} records"
-            ),
-            Self::TrustedRootMismatch => {
-                f.write_str("root differs from the trusted checkpoint's root")
-            }
-            Self::TornLastLine => f.write_str("torn last line (partial write after a crash)"),
-        }
-    }
-}
-
-/// Where the first problem is.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct Finding {
-    /// 1-based line number in the export.
-    pub line: u64,
-    /// The first record index affected, when one can be named.
-    pub index: Option<u64>,
-    /// What is wrong.
-    pub problem: Problem,
-}
-
-impl core::fmt::Display for Finding {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "line {}", self.line)?;
-        if let Some(i) = self.index {
-            write!(f, ", index {i}")?;
-        }
-        write!(f, ": {}", self.problem)
-    }
-}
-
-/// The verifier's result.
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
-pub struct Report {
-    /// The tenant named by the header.
-    pub tenant: Option<TenantId>,
-    /// Records that verified before the first problem (or all of them).
-    pub records: u64,
-    /// Checkpoints whose root, chain and signature verified.
-    pub checkpoints: u64,
-    /// Size covered by the last verified checkpoint.
-    pub signed_size: u64,
-    /// Root at `signed_size`.
-    pub signed_root: Option<Hash>,
-    /// The first problem, if any.
-    pub problem: Option<Finding>,
-}
-
-impl Report {
-    /// True when no problem was found.
-    #[must_use]
-    pub fn is_ok(&self) -> bool {
-        self.problem.is_none()
-    }
-}
 
 /// Options for [`verify_with`].
 #[derive(Clone, Debug)]
@@ -177,6 +22,13 @@ pub struct VerifyOptions {
     /// published one): the export must extend it. This is what detects a
     /// truncation that removed whole checkpoints from the end.
     pub trusted: Option<(u64, Hash)>,
+    /// Checkpoints published earlier (by a [`crate::CheckpointPublisher`],
+    /// read back with [`crate::read_published`]), of any tenants: those of
+    /// [`VerifyOptions::tenant`] must verify with the keyring, and the
+    /// export must agree with every one of them (same root at its size) and
+    /// reach the largest ([`Problem::Truncated`] otherwise, a fork is
+    /// [`Problem::TrustedRootMismatch`]).
+    pub published: Vec<Checkpoint>,
     /// Accept records after the last checkpoint (a live file); exports made
     /// by `export` always end with a checkpoint, so the default is `false`.
     pub allow_unsigned_tail: bool,
@@ -190,6 +42,7 @@ impl VerifyOptions {
         Self {
             tenant,
             trusted: None,
+            published: Vec::new(),
             allow_unsigned_tail: false,
         }
     }
@@ -204,15 +57,23 @@ pub fn verify(export: &[u8], keys: &Keyring, tenant: TenantId) -> Report {
 /// Verify an export.
 #[must_use]
 pub fn verify_with(export: &[u8], keys: &Keyring, opts: &VerifyOptions) -> Report {
-    Verifier::run(export, Some(keys), opts, None).0
+    Verifier::run(export, Some(keys), opts, None).report
+}
+
+/// What a structural replay (no keys) of a stored log collects for resuming.
+pub(crate) struct Scanned {
+    pub(crate) report: Report,
+    pub(crate) last_cp: Option<Checkpoint>,
+    /// Every checkpoint with its 1-based line.
+    pub(crate) checkpoints: Vec<(u64, Checkpoint)>,
+    /// Records after the last checkpoint: line and stored MAC.
+    pub(crate) tail: Vec<(u64, Option<Hash>)>,
+    /// The header's version.
+    pub(crate) version: u8,
 }
 
 /// Replay without signature checks, collecting leaves (resuming own files).
-pub(crate) fn scan(
-    export: &[u8],
-    tenant: TenantId,
-    leaves: &mut Vec<Hash>,
-) -> (Report, Option<Checkpoint>) {
+pub(crate) fn scan(export: &[u8], tenant: TenantId, leaves: &mut Vec<Hash>) -> Scanned {
     let opts = VerifyOptions {
         allow_unsigned_tail: true,
         ..VerifyOptions::new(tenant)
@@ -231,7 +92,12 @@ struct Verifier<'k> {
     buf: Vec<u8>,
     prev: Hash,
     last_cp: Option<Checkpoint>,
-    trusted_root_seen: bool,
+    version: u8,
+    /// Scan mode: collect checkpoints and the tail for resuming.
+    collect: bool,
+    checkpoints: Vec<(u64, Checkpoint)>,
+    tail: Vec<(u64, Option<Hash>)>,
+    anchors: Anchors,
 }
 
 impl Verifier<'_> {
@@ -240,7 +106,7 @@ impl Verifier<'_> {
         keys: Option<&Keyring>,
         opts: &VerifyOptions,
         mut leaves: Option<&mut Vec<Hash>>,
-    ) -> (Report, Option<Checkpoint>) {
+    ) -> Scanned {
         let mut v = Verifier {
             keys,
             report: Report::default(),
@@ -248,7 +114,11 @@ impl Verifier<'_> {
             buf: Vec::with_capacity(1024),
             prev: [0; 32],
             last_cp: None,
-            trusted_root_seen: false,
+            version: 0,
+            collect: leaves.is_some(),
+            checkpoints: Vec::new(),
+            tail: Vec::new(),
+            anchors: Anchors::new(opts),
         };
         let (complete, torn) = match data.iter().rposition(|&b| b == b'\n') {
             Some(p) => (
@@ -259,13 +129,20 @@ impl Verifier<'_> {
         };
         let lines: Vec<&[u8]> = complete.split(|&b| b == b'\n').collect();
         let count = lines.len().saturating_sub(1); // the piece after the final '\n' is empty
-        let fail = |v: &mut Verifier<'_>, line: usize, index: Option<u64>, problem: Problem| {
+        let fail = |v: &mut Verifier<'_>, line: u64, index: Option<u64>, problem: Problem| {
             v.report.problem = Some(Finding {
-                line: line as u64 + 1,
+                line,
                 index,
                 problem,
             });
         };
+        if let Some(keys) = keys
+            && let Err(problem) = v.anchors.check_signatures(keys)
+        {
+            // Line 0: the problem is in the published checkpoints.
+            fail(&mut v, 0, None, problem);
+            return v.finish();
+        }
         for (n, raw) in lines.iter().take(count).enumerate() {
             if let Err((index, problem)) = v.line(
                 n,
@@ -274,45 +151,43 @@ impl Verifier<'_> {
                 opts,
                 leaves.as_deref_mut(),
             ) {
-                fail(&mut v, n, index, problem);
-                return (v.report, v.last_cp);
+                fail(&mut v, n as u64 + 1, index, problem);
+                return v.finish();
             }
-            if let Some((size, root)) = &opts.trusted
-                && !v.trusted_root_seen
-                && v.frontier.size() == *size
-            {
-                v.trusted_root_seen = true;
-                if !eq(&v.frontier.root(), root) {
-                    fail(&mut v, n, Some(0), Problem::TrustedRootMismatch);
-                    return (v.report, v.last_cp);
-                }
+            if let Err((index, problem)) = v.anchors.reached(&v.frontier) {
+                let line = line_of_record(&lines, index).unwrap_or(n) as u64 + 1;
+                fail(&mut v, line, Some(index), problem);
+                return v.finish();
             }
         }
         let end = v.frontier.size();
+        let last = count as u64; // the last complete line, 1-based
         if count == 0 && torn.is_empty() {
-            fail(&mut v, 0, None, Problem::BadHeader);
+            fail(&mut v, 1, None, Problem::BadHeader);
         } else if !torn.is_empty() {
-            fail(&mut v, count, Some(end), Problem::TornLastLine);
-        } else if let Some((size, _)) = opts
-            .trusted
-            .filter(|(s, _)| end < *s || !v.trusted_root_seen)
-        {
+            fail(&mut v, last + 1, Some(end), Problem::TornLastLine);
+        } else if let Some(size) = v.anchors.beyond(end) {
             fail(
                 &mut v,
-                count.saturating_sub(1),
+                last,
                 Some(end),
                 Problem::Truncated { trusted_size: size },
             );
         } else if !opts.allow_unsigned_tail && v.report.signed_size < end {
             let from = v.report.signed_size;
-            fail(
-                &mut v,
-                count.saturating_sub(1),
-                Some(from),
-                Problem::UnsignedTail,
-            );
+            fail(&mut v, last, Some(from), Problem::UnsignedTail);
         }
-        (v.report, v.last_cp)
+        v.finish()
+    }
+
+    fn finish(self) -> Scanned {
+        Scanned {
+            report: self.report,
+            last_cp: self.last_cp,
+            checkpoints: self.checkpoints,
+            tail: self.tail,
+            version: self.version,
+        }
     }
 
     fn line(
@@ -335,9 +210,10 @@ impl Verifier<'_> {
                     tenant,
                 },
             ) => {
-                if format != EXPORT_FORMAT || version != EXPORT_VERSION {
+                if format != EXPORT_FORMAT || !(1..=EXPORT_VERSION).contains(&version) {
                     return Err((None, Problem::BadHeader));
                 }
+                self.version = version;
                 let t = parse_tenant(&tenant).map_err(|e| malformed(e.to_string()))?;
                 if t != opts.tenant {
                     return Err((None, Problem::WrongTenant));
@@ -351,6 +227,7 @@ impl Verifier<'_> {
                 LineIn::Record {
                     index,
                     leaf_hash: stored,
+                    mac,
                     event,
                 },
             ) => {
@@ -358,6 +235,14 @@ impl Verifier<'_> {
                     return Err(classify(index, expected, rest));
                 }
                 let stored = hex32("leaf_hash", &stored).map_err(|e| malformed(e.to_string()))?;
+                let mac = match (self.version, mac) {
+                    (1, None) => None,
+                    (1, Some(_)) => {
+                        return Err(malformed("`mac` is not part of version 1".into()));
+                    }
+                    (_, None) => return Err(malformed("missing field `mac`".into())),
+                    (_, Some(m)) => Some(hex32("mac", &m).map_err(|e| malformed(e.to_string()))?),
+                };
                 let tenant = event
                     .encode(index, &mut self.buf)
                     .map_err(|e| malformed(e.to_string()))?;
@@ -383,12 +268,22 @@ impl Verifier<'_> {
                 if let Some(l) = leaves {
                     l.push(lh);
                 }
+                if self.collect {
+                    self.tail.push((n as u64 + 1, mac));
+                }
                 self.report.records += 1;
                 Ok(())
             }
             (_, LineIn::Checkpoint(cp)) => {
                 let cp = cp.to_checkpoint().map_err(|e| malformed(e.to_string()))?;
-                self.checkpoint(cp, expected)
+                self.checkpoint(cp, expected)?;
+                if self.collect
+                    && let Some(cp) = &self.last_cp
+                {
+                    self.checkpoints.push((n as u64 + 1, cp.clone()));
+                    self.tail.clear();
+                }
+                Ok(())
             }
         }
     }
@@ -438,6 +333,7 @@ impl Verifier<'_> {
             }
         }
         self.prev = cp.chain_hash();
+        self.anchors.export_checkpoint(&self.prev, cp.size);
         self.report.checkpoints += 1;
         self.report.signed_size = cp.size;
         self.report.signed_root = Some(cp.root);
@@ -464,4 +360,12 @@ fn classify(index: u64, expected: u64, rest: &[&[u8]]) -> (Option<u64>, Problem)
             },
         )
     }
+}
+
+/// The 0-based line of the record with `index`, if any (slow path: only
+/// after a divergence from a trusted checkpoint was found).
+fn line_of_record(lines: &[&[u8]], index: u64) -> Option<usize> {
+    lines
+        .iter()
+        .position(|l| matches!(parse_line(l), Ok(LineIn::Record { index: i, .. }) if i == index))
 }

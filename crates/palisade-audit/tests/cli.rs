@@ -176,6 +176,11 @@ fn every_flag_in_the_module_doc_is_accepted() {
                 "e=d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a".to_owned()
             }
             "--tenant" => "ten_0h248h248h248h248h248h248h".to_owned(),
+            "--published" => {
+                let p = dir.path().join("published.jsonl");
+                std::fs::write(&p, "").unwrap();
+                p.display().to_string()
+            }
             "--trusted-size" | "--trusted-root" | "--allow-unsigned-tail" => continue,
             other => panic!("the module doc names `{other}`, which the test does not know"),
         };

@@ -114,7 +114,9 @@ fn a_log_with_late_events_reopens_and_continues() {
     let (sink, state) = JsonlFileSink::open(&path, t, FsyncPolicy::Never)
         .unwrap_or_else(|e| panic!("an honest log must reopen: {e}"));
     assert_eq!(state.last_checkpoint.as_ref().unwrap().time(), at(1000));
-    let mut log = TenantLog::resume(t, Box::new(sink), signer, state).with_policy(every(1));
+    let mut log = TenantLog::resume(t, Box::new(sink), signer, state)
+        .unwrap()
+        .with_policy(every(1));
     // Clamped against the checkpoint recovered from the file, too.
     log.append(event_at(t, 2, 100)).unwrap();
     assert_eq!(log.last_checkpoint().unwrap().time(), at(1000));
@@ -178,7 +180,9 @@ proptest! {
         drop(log);
         let (sink, state) = JsonlFileSink::open(&path, t, FsyncPolicy::Never)
             .map_err(|e| TestCaseError::fail(format!("reopen: {e}")))?;
-        let mut log = TenantLog::resume(t, Box::new(sink), signer, state).with_policy(policy);
+        let mut log = TenantLog::resume(t, Box::new(sink), signer, state)
+        .unwrap()
+        .with_policy(policy);
         log.append(event_at(t, n, -6000)).unwrap();
         let mut out = Vec::new();
         log.export(at(-6000), &mut out).unwrap();

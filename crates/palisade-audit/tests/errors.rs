@@ -278,7 +278,11 @@ fn file_sink_errors() {
     drop(JsonlFileSink::open(&other, tenant(2), FsyncPolicy::Never).unwrap());
     assert!(matches!(
         JsonlFileSink::open(&other, tenant(1), FsyncPolicy::Never),
-        Err(AuditError::ResumeFailed { .. })
+        Err(AuditError::ResumeRefused {
+            line: 1,
+            problem: Problem::WrongTenant,
+            ..
+        })
     ));
     let (out, _, _) = build_export(3, 2);
     let bad = dir.path().join("bad.jsonl");
@@ -291,7 +295,7 @@ fn file_sink_errors() {
     .unwrap();
     let e = JsonlFileSink::open(&bad, tenant(1), FsyncPolicy::Never).unwrap_err();
     assert!(
-        matches!(e, AuditError::ResumeFailed { .. }) && e.to_string().contains("modified"),
+        matches!(e, AuditError::ResumeRefused { .. }) && e.to_string().contains("modified"),
         "{e}"
     );
 }

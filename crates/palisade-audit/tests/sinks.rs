@@ -37,7 +37,7 @@ fn file_sink_resumes_and_exports() {
     let (sink, state) = JsonlFileSink::open(&path, t, FsyncPolicy::AtCheckpoints).unwrap();
     assert_eq!(state.leaves.len(), 10);
     assert_eq!(state.last_checkpoint.as_ref().unwrap().size(), 8);
-    let mut log = TenantLog::resume(t, Box::new(sink), signer, state);
+    let mut log = TenantLog::resume(t, Box::new(sink), signer, state).unwrap();
     assert_eq!(log.root(10).unwrap(), root10);
     assert_eq!(log.append(sample_event(t, 10)).unwrap().index, 10);
     let mut out = Vec::new();

@@ -47,10 +47,19 @@ const HMAC_BODY: &str = "70616c69736164652d617564697420636865636b706f696e7400010
 const HMAC_TAG: &str = "5162d4e79aa79fdb31e7709f05b5fb641b79e2832376cc84b33c2af6d8d71197";
 const ED_BODY: &str = "70616c69736164652d617564697420636865636b706f696e740001021061756469742d656432353531392d7631111111111111111111111111111111110000000000000001e2d9753e402855fd83217e0a75ab3438595464ca53724a176c3f928a07b70c50000001a2084701e80000000000000000000000000000000000000000000000000000000000000000";
 const ED_SIG: &str = "83d5f22370e6df94b03a34252ad5a1701f27a88dfd2896763f29a9fc26d60c4b5a79dfd5a8391efaa7243ae4e16b58e827fe1c980e9a92d5a7e53c46c9be5c0e";
-const EXPORT: &str = r#"{"header":{"format":"palisade-audit-export","version":1,"tenant":"ten_0h248h248h248h248h248h248h"}}
+const EXPORT: &str = r#"{"header":{"format":"palisade-audit-export","version":2,"tenant":"ten_0h248h248h248h248h248h248h"}}
+{"record":{"index":0,"leaf_hash":"e2d9753e402855fd83217e0a75ab3438595464ca53724a176c3f928a07b70c50","mac":"58ca6afdd3446282071d9267475f1d728281de42818f4f6f7934454cbf24d3ff","event":{"uid":"01935c9e-0a00-7000-8000-000000000001","time":"2026-11-23T12:00:00Z","scope":"ten_0h248h248h248h248h248h248h","actor":{"principal":"staff:bob","reason":"support ticket 4711"},"action":"billing.update","resource":{"type":"invoice","uid":"inv_42"},"status":"denied","status_detail":"no grant for billing:update","request":{"src_ip":"203.0.113.7","user_agent":"curl/8.5.0","uid":"req-1"},"details":{"amount_cents":{"int":1299},"email":{"commitment":"8d117875dbdff27b01c18d1925ae375864b111a7b03b90338e0122018c6424a0"}}}}}
+{"checkpoint":{"tenant":"ten_0h248h248h248h248h248h248h","size":1,"root":"e2d9753e402855fd83217e0a75ab3438595464ca53724a176c3f928a07b70c50","time":"2026-11-23T12:00:01Z","prev":"0000000000000000000000000000000000000000000000000000000000000000","key_id":"audit-hmac-v1","alg":"hmac-sha256","sig":"5162d4e79aa79fdb31e7709f05b5fb641b79e2832376cc84b33c2af6d8d71197"}}
+"#;
+/// The same log exported in format version 1 (no record MACs): still verified.
+const EXPORT_V1: &str = r#"{"header":{"format":"palisade-audit-export","version":1,"tenant":"ten_0h248h248h248h248h248h248h"}}
 {"record":{"index":0,"leaf_hash":"e2d9753e402855fd83217e0a75ab3438595464ca53724a176c3f928a07b70c50","event":{"uid":"01935c9e-0a00-7000-8000-000000000001","time":"2026-11-23T12:00:00Z","scope":"ten_0h248h248h248h248h248h248h","actor":{"principal":"staff:bob","reason":"support ticket 4711"},"action":"billing.update","resource":{"type":"invoice","uid":"inv_42"},"status":"denied","status_detail":"no grant for billing:update","request":{"src_ip":"203.0.113.7","user_agent":"curl/8.5.0","uid":"req-1"},"details":{"amount_cents":{"int":1299},"email":{"commitment":"8d117875dbdff27b01c18d1925ae375864b111a7b03b90338e0122018c6424a0"}}}}}
 {"checkpoint":{"tenant":"ten_0h248h248h248h248h248h248h","size":1,"root":"e2d9753e402855fd83217e0a75ab3438595464ca53724a176c3f928a07b70c50","time":"2026-11-23T12:00:01Z","prev":"0000000000000000000000000000000000000000000000000000000000000000","key_id":"audit-hmac-v1","alg":"hmac-sha256","sig":"5162d4e79aa79fdb31e7709f05b5fb641b79e2832376cc84b33c2af6d8d71197"}}
 "#;
+/// Record MAC key and the record's MAC (`docs/audit-format.md` §8),
+/// cross-checked with Python's `hmac`.
+const MAC_KEY: &str = "042989f6fc3858f136cf447082aea22b91285c730e7e9d6c8fcacd8da2384b05";
+const RECORD_MAC: &str = "58ca6afdd3446282071d9267475f1d728281de42818f4f6f7934454cbf24d3ff";
 
 fn seed() -> [u8; 32] {
     hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
@@ -82,6 +91,7 @@ fn worked_example() {
     let mut export = Vec::new();
     log.export(at, &mut export).unwrap();
     assert!(verify(&export, &keys, t).is_ok());
+    assert!(verify(EXPORT_V1.as_bytes(), &keys, t).is_ok());
     let got = [
         hex::encode(&bytes),
         hex::encode(leaf),
@@ -106,7 +116,7 @@ fn doc_matches() {
         "/../../docs/audit-format.md"
     ))
     .unwrap();
-    for v in [LEAF, COMMITMENT, HMAC_TAG, ED_SIG] {
+    for v in [LEAF, COMMITMENT, HMAC_TAG, ED_SIG, MAC_KEY, RECORD_MAC] {
         assert!(doc.contains(v), "{v}");
     }
     for line in EXPORT.lines() {
