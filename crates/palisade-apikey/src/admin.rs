@@ -133,7 +133,7 @@ impl<S: KeyStore> ApiKeys<S> {
         check_timestamp(until)?;
         let old = self.load(id).await?;
         let rec = old.record();
-        let authentic = match seal::check(&self.peppers, rec) {
+        let authentic = match seal::check_digest(&self.peppers, rec, old.seal_digest()) {
             SealCheck::Authentic => true,
             SealCheck::Legacy => self.accept_legacy,
             SealCheck::Tampered => false,

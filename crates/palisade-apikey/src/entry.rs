@@ -46,6 +46,9 @@ impl Usage {
 pub struct KeyEntry {
     record: KeyRecord,
     principal: Principal,
+    /// `SHA-256(E)` of the record as sealed (`None`: no seal), computed once:
+    /// the record here never changes.
+    seal_digest: Option<[u8; 32]>,
     pub(crate) usage: Arc<Usage>,
 }
 
@@ -73,9 +76,13 @@ impl KeyEntry {
     }
 
     fn with_usage(record: KeyRecord, usage: Arc<Usage>) -> Result<Self, ApiKeyError> {
+        let seal_digest = record
+            .seal
+            .map(|s| crate::seal::digest(&record, s.pepper_version));
         Ok(Self {
             principal: record.principal()?,
             record,
+            seal_digest,
             usage,
         })
     }
@@ -84,6 +91,12 @@ impl KeyEntry {
     #[must_use]
     pub fn record(&self) -> &KeyRecord {
         &self.record
+    }
+
+    /// The digest of the record's canonical encoding, for the per-verify
+    /// keyed check.
+    pub(crate) fn seal_digest(&self) -> Option<&[u8; 32]> {
+        self.seal_digest.as_ref()
     }
 
     /// The key's principal, `key:{key_id}`.

@@ -185,7 +185,7 @@ impl<S: KeyStore> ApiKeys<S> {
         };
         let hash = &entry.record().hash;
         let check = hash.check_text(presented);
-        let sealed = seal::check(&self.peppers, entry.record());
+        let sealed = seal::check_digest(&self.peppers, entry.record(), entry.seal_digest());
         // Only an Argon2id import that got as far as comparing has spent an
         // Argon2id hash; every other refusal (a record of another kind, a
         // SHA-256 import, an unusable PHC string) spends the decoy, so that
@@ -275,7 +275,7 @@ impl<S: KeyStore> ApiKeys<S> {
         entry: &KeyEntry,
         digest: &[u8; 32],
     ) -> Result<SealCheck, Rejection> {
-        let sealed = seal::check(&self.peppers, entry.record());
+        let sealed = seal::check_digest(&self.peppers, entry.record(), entry.seal_digest());
         if !matches!(entry.record().hash.check_import(digest), HashCheck::Match) {
             return Err(Rejection::WrongSecret);
         }

@@ -50,9 +50,6 @@ pub struct ApiKeys<S = MemoryStore> {
     pub(crate) rehash_on_verify: bool,
     pub(crate) accept_legacy: bool,
     pub(crate) decoy_argon2: Argon2Params,
-    /// A typical record, MACed on refusals that found no record so that
-    /// they cost what a record check costs.
-    pub(crate) decoy_record: KeyRecord,
 }
 
 impl ApiKeys<MemoryStore> {
@@ -69,7 +66,6 @@ impl<S: KeyStore> ApiKeys<S> {
     /// unsealed (version 1) records are refused.
     #[must_use]
     pub fn new(format: KeyFormat, peppers: PepperSet, store: S) -> Self {
-        let decoy_record = decoy_record(&peppers);
         Self {
             format,
             peppers,
@@ -78,7 +74,6 @@ impl<S: KeyStore> ApiKeys<S> {
             rehash_on_verify: true,
             accept_legacy: false,
             decoy_argon2: Argon2Params::default(),
-            decoy_record,
         }
     }
 
@@ -257,20 +252,6 @@ impl<S: KeyStore> ApiKeys<S> {
             Ok(r)
         })
     }
-}
-
-/// A record of typical size (two scopes, HMAC hash) for decoy record MACs.
-fn decoy_record(peppers: &PepperSet) -> KeyRecord {
-    let mut r = NewKey::new(DECOY_SCOPE, "decoy").into_record(
-        KeyId::from_checked([b'0'; KEY_ID_LEN]),
-        KeyHash::HmacSha256 {
-            pepper_version: peppers.current_version(),
-            mac: [0; 32],
-        },
-        Timestamp::EPOCH,
-    );
-    r.scopes = vec!["knowledge:*".to_owned(), "chat:read".to_owned()];
-    r
 }
 
 impl<S> core::fmt::Debug for ApiKeys<S> {

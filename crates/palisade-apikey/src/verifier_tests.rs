@@ -199,6 +199,8 @@ fn record_mac_worked_example() {
     let mut enc = Vec::new();
     crate::seal::encode(&mut enc, &rec, 1);
     assert_eq!(hex::encode(&enc), DOC_ENCODING.replace(['\n', ' '], ""));
+    assert_eq!(hex::encode(crate::seal::digest(&rec, 1)), DOC_DIGEST);
+    assert!(doc.contains(DOC_DIGEST));
     let mac = crate::seal::mac_of(&peppers, 1, &rec).unwrap();
     assert_eq!(hex::encode(mac), DOC_MAC);
     assert_eq!(rec.seal.unwrap().mac, mac);
@@ -226,7 +228,8 @@ fn record_mac_worked_example() {
 }
 
 const DOC_RECORD_KEY: &str = "88292c83fa7b864e974a193bea800928788b5881b81a5637bfe238d75cc876bb";
-const DOC_MAC: &str = "8cdfaae739329407de131fdf70b90e27ff309543b951b0247f268c7faf8f37f5";
+const DOC_DIGEST: &str = "a28e83c9fb7984d397a6b0bca6a7ca4c51cab2923d39fb0aa074ebfd5947b280";
+const DOC_MAC: &str = "9b4c7fa4159f5345022616cb81eab5a19b63ee78d11e0079489916d86d53a99c";
 const DOC_ENCODING: &str = "\
 70616c69736164652d6170696b65792f7265636f72642d6d61632f7632000000\
 0001024b78375071325a7239546257346d4e631201540192f0c1a2b37c4d8e9f\
