@@ -61,6 +61,10 @@ pub struct RedisLimitConfig {
     pub deny_cache_entries: usize,
     /// Entries of the local fallback limiter (bounded like the deny cache).
     pub fallback_entries: usize,
+    /// Added to every key's TTL (ms): keys expire on Redis's clock, so with
+    /// the caller's clock a caller running behind Redis must not see its
+    /// state expire early.
+    pub ttl_slack_ms: u64,
 }
 
 impl Default for RedisLimitConfig {
@@ -74,6 +78,7 @@ impl Default for RedisLimitConfig {
             probe_interval_ms: 1_000,
             deny_cache_entries: 10_000,
             fallback_entries: 100_000,
+            ttl_slack_ms: 1_000,
         }
     }
 }

@@ -259,7 +259,7 @@ impl RedisLimiter {
         for (k, _) in keys {
             inv.key(k);
         }
-        inv.arg(self.clock_arg(req.now));
+        inv.arg(self.clock_arg(req.now)).arg(self.cfg.ttl_slack_ms);
         for (_, level) in keys {
             let r = req.plan.rate(*level);
             inv.arg(r.interval_micros()).arg(r.tolerance_micros());
@@ -331,7 +331,8 @@ impl RedisLimiter {
             .arg(rate.tolerance_micros())
             .arg(self.budget.window_micros)
             .arg(now.unix_millis())
-            .arg(mode);
+            .arg(mode)
+            .arg(self.cfg.ttl_slack_ms);
         let mut conn = self.conn.clone();
         let reply: Vec<i64> = tokio::time::timeout(self.timeout, inv.invoke_async(&mut conn))
             .await

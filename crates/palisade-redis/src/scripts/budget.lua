@@ -16,7 +16,8 @@
 --     and start a new one) count it, verdict 2 (not audited one by one).
 -- drain (ARGV[6] = "drain"): a window idle for its length (now - wl >= len)
 --   is closed and reported.
--- TTL: (tat - now) + 2 * window length, so an open window outlives a drain period.
+-- TTL: (tat - now) + 2 * window length + ARGV[7] ms of slack, so an open
+-- window outlives a drain period.
 --
 -- Reply: {verdict (0, 1, 2; 3 for drain), retry_us, ended_count,
 --         ended_first_ms, ended_last_ms, now}; ended_count 0 = nothing ended.
@@ -75,5 +76,5 @@ else
   end
 end
 if tat < now then tat = now end
-redis.call('PEXPIRE', k, math.ceil((tat - now + 2 * len) / 1000) + 1)
+redis.call('PEXPIRE', k, math.ceil((tat - now + 2 * len) / 1000) + tonumber(ARGV[7]))
 return {verdict, retry, ended_c, tonumber(ended_f), tonumber(ended_t), now}
