@@ -117,6 +117,7 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
     /// checkpoint cannot be signed or written.
     pub fn audit_tick(&self, now: Timestamp) -> Result<()> {
         self.flush_refusal_summaries(now);
+        self.record_backend_events();
         self.inner
             .trail
             .log
@@ -125,6 +126,53 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                 component: "audit",
                 message: e.to_string(),
             })
+    }
+
+    /// One audit record (in the unattributed log) per rate-limit backend
+    /// event: each switch to and from its failure policy, once each.
+    fn record_backend_events(&self) {
+        use palisade_audit::DetailValue;
+        for e in self.inner.limiter.take_events() {
+            let (backend, at, action, text, decisions) = match &e {
+                crate::BackendEvent::FallbackStarted {
+                    backend,
+                    policy,
+                    reason,
+                    at,
+                } => (
+                    *backend,
+                    *at,
+                    "ratelimit:fallback_started",
+                    format!("rate-limit backend `{backend}` failing ({reason}): `{policy}` decides"),
+                    0,
+                ),
+                crate::BackendEvent::FallbackEnded {
+                    backend,
+                    decisions,
+                    at,
+                } => (
+                    *backend,
+                    *at,
+                    "ratelimit:fallback_ended",
+                    format!("rate-limit backend `{backend}` answers again"),
+                    *decisions,
+                ),
+                _ => continue,
+            };
+            let Ok(principal) = Principal::service("palisade-ratelimit") else {
+                continue;
+            };
+            let denial = Denial::new(DenyReason::Internal, text);
+            let details = [(
+                "fallback_decisions",
+                DetailValue::Int(i64::try_from(decisions).unwrap_or(i64::MAX)),
+            )];
+            let req = Request::new(Credential::ApiKey(""), action, "ratelimit_backend", backend, at);
+            let scope = Scope::tenant(crate::UNATTRIBUTED);
+            let d = Decision::denied(&principal, None, None, scope, &denial).with_details(&details);
+            // Best effort, like every system record: the decision stands.
+            let _ = self.inner.trail.record(&d, &req);
+        }
     }
 
     /// Sign every future audit checkpoint with `signer` (rotation), and

@@ -12,6 +12,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use palisade::tenancy::{Principal, Scope, TenantId, Timestamp};
+use palisade::RateLimitBackend as _;
 use palisade::{DenialKind, PlanConfig, RateConfig, RateLimitConfig, RateLimiter, RequestFacts};
 
 use common::{at, key_req, records, world};
@@ -103,4 +104,60 @@ fn interleaved_skewed_clocks_admit_only_what_the_span_allows() {
     // 1/s with burst 1 over 19.9 s: 20 at most (the bug admitted ~100).
     assert!(admitted <= 21, "admitted {admitted}");
     assert!(admitted >= 15, "admitted {admitted}: the clock froze");
+}
+
+/// Each switch of a rate-limit backend to and from its failure policy is
+/// one audit record (written by `audit_tick`), not one per request.
+#[test]
+fn backend_failure_policy_switches_are_audited_once_each() {
+    use std::sync::{Arc, Mutex};
+
+    use palisade::{
+        BackendEvent, FailureCheck, LimitRequest, Palisade, PalisadeConfig, RateLimitBackend,
+        RateRefusal, RateStatus,
+    };
+
+    #[derive(Debug)]
+    struct Flaky {
+        inner: RateLimiter,
+        events: Mutex<Vec<BackendEvent>>,
+    }
+    impl RateLimitBackend for Flaky {
+        fn name(&self) -> &'static str {
+            "flaky"
+        }
+        fn try_check(&self, req: &LimitRequest<'_>) -> Result<RateStatus, RateRefusal> {
+            self.inner.try_check(req)
+        }
+        fn try_check_failure(&self, ip: IpAddr, now: Timestamp) -> Result<FailureCheck, RateRefusal> {
+            self.inner.try_check_failure(ip, now)
+        }
+        fn take_events(&self) -> Vec<BackendEvent> {
+            std::mem::take(&mut *self.events.lock().unwrap())
+        }
+    }
+    let flaky = Arc::new(Flaky {
+        inner: RateLimiter::new(&RateLimitConfig::default(), []).unwrap(),
+        events: Mutex::new(vec![
+            BackendEvent::FallbackStarted {
+                backend: "redis",
+                policy: "fallback_local",
+                reason: "connection refused".into(),
+                at: at(1),
+            },
+            BackendEvent::FallbackEnded { backend: "redis", decisions: 42, at: at(2) },
+        ]),
+    });
+    let p = Palisade::builder(PalisadeConfig::default())
+        .at(at(0))
+        .rate_limit_backend(flaky)
+        .build()
+        .unwrap();
+    p.audit_tick(at(3)).unwrap();
+    p.audit_tick(at(4)).unwrap();
+    let export = p.export_audit(palisade::UNATTRIBUTED, at(5)).unwrap();
+    let text = String::from_utf8(export).unwrap();
+    assert_eq!(text.matches("ratelimit:fallback_started").count(), 1, "{text}");
+    assert_eq!(text.matches("ratelimit:fallback_ended").count(), 1, "{text}");
+    assert!(text.contains("connection refused"));
 }
