@@ -59,7 +59,7 @@ impl Model {
                 reset_micros,
             } = o
             else {
-                continue
+                continue;
             };
             self.tat.insert(k.clone(), *tat);
             if best.is_none_or(|(_, r, _)| *remaining < r) {

@@ -143,7 +143,9 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                     *backend,
                     *at,
                     "ratelimit:fallback_started",
-                    format!("rate-limit backend `{backend}` failing ({reason}): `{policy}` decides"),
+                    format!(
+                        "rate-limit backend `{backend}` failing ({reason}): `{policy}` decides"
+                    ),
                     0,
                 ),
                 crate::BackendEvent::FallbackEnded {
@@ -157,7 +159,6 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                     format!("rate-limit backend `{backend}` answers again"),
                     *decisions,
                 ),
-                _ => continue,
             };
             let Ok(principal) = Principal::service("palisade-ratelimit") else {
                 continue;
@@ -167,7 +168,13 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
                 "fallback_decisions",
                 DetailValue::Int(i64::try_from(decisions).unwrap_or(i64::MAX)),
             )];
-            let req = Request::new(Credential::ApiKey(""), action, "ratelimit_backend", backend, at);
+            let req = Request::new(
+                Credential::ApiKey(""),
+                action,
+                "ratelimit_backend",
+                backend,
+                at,
+            );
             let scope = Scope::tenant(crate::UNATTRIBUTED);
             let d = Decision::denied(&principal, None, None, scope, &denial).with_details(&details);
             // Best effort, like every system record: the decision stands.

@@ -12,7 +12,6 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use palisade::tenancy::{Principal, Scope, TenantId, Timestamp};
-use palisade::RateLimitBackend as _;
 use palisade::{DenialKind, PlanConfig, RateConfig, RateLimitConfig, RateLimiter, RequestFacts};
 
 use common::{at, key_req, records, world};
@@ -129,7 +128,11 @@ fn backend_failure_policy_switches_are_audited_once_each() {
         fn try_check(&self, req: &LimitRequest<'_>) -> Result<RateStatus, RateRefusal> {
             self.inner.try_check(req)
         }
-        fn try_check_failure(&self, ip: IpAddr, now: Timestamp) -> Result<FailureCheck, RateRefusal> {
+        fn try_check_failure(
+            &self,
+            ip: IpAddr,
+            now: Timestamp,
+        ) -> Result<FailureCheck, RateRefusal> {
             self.inner.try_check_failure(ip, now)
         }
         fn take_events(&self) -> Vec<BackendEvent> {
@@ -145,7 +148,11 @@ fn backend_failure_policy_switches_are_audited_once_each() {
                 reason: "connection refused".into(),
                 at: at(1),
             },
-            BackendEvent::FallbackEnded { backend: "redis", decisions: 42, at: at(2) },
+            BackendEvent::FallbackEnded {
+                backend: "redis",
+                decisions: 42,
+                at: at(2),
+            },
         ]),
     });
     let p = Palisade::builder(PalisadeConfig::default())
@@ -157,7 +164,7 @@ fn backend_failure_policy_switches_are_audited_once_each() {
     p.audit_tick(at(4)).unwrap();
     let export = p.export_audit(palisade::UNATTRIBUTED, at(5)).unwrap();
     let text = String::from_utf8(export).unwrap();
-    assert_eq!(text.matches("ratelimit:fallback_started").count(), 1, "{text}");
-    assert_eq!(text.matches("ratelimit:fallback_ended").count(), 1, "{text}");
+    assert_eq!(text.matches("fallback_started").count(), 1, "{text}");
+    assert_eq!(text.matches("fallback_ended").count(), 1, "{text}");
     assert!(text.contains("connection refused"));
 }
