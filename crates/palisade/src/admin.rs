@@ -158,10 +158,7 @@ impl<S: KeyStore, P: KeyProvider> KeyAdmin<'_, S, P> {
         self.palisade.inner.trail.record_key_event(
             &self.authority(),
             self.auth.staff_reason.as_deref(),
-            self.auth
-                .link
-                .as_deref()
-                .map(crate::outcome::Link::decision),
+            self.auth.link.as_deref(),
             now,
             ev,
         )

@@ -146,7 +146,7 @@ impl Trail {
         &self,
         who: &Authority<'_>,
         staff_reason: Option<&str>,
-        decision: Option<&AuditEvent>,
+        decision: Option<&crate::outcome::Link>,
         now: Timestamp,
         ev: KeyEvent,
     ) -> Result<(), AuditError> {
@@ -188,7 +188,7 @@ impl Trail {
         &self,
         actor: Actor,
         caller_key: Option<&KeyId>,
-        decision: Option<&AuditEvent>,
+        decision: Option<&crate::outcome::Link>,
         now: Timestamp,
         ev: KeyEvent,
     ) -> Result<(), AuditError> {
@@ -197,7 +197,7 @@ impl Trail {
         if let Some(d) = decision {
             rec = rec
                 .with_request(d.request().clone())
-                .with_detail("decision_id", DetailValue::Str(d.id().to_string()))?;
+                .with_detail("decision_id", DetailValue::Str(d.decision_id().to_owned()))?;
         }
         if let Some(r) = &ev.reason {
             rec = rec.with_reason(&clip(&scrub(r), MAX_REASON))?;

@@ -22,7 +22,6 @@ use crate::proxy::TrustedProxies;
 use crate::ratelimit::RateStatus;
 use crate::request::{Credential, Request, RequestFacts, UnusableCredential};
 use crate::service::Palisade;
-use crate::trail::clip;
 
 /// The longest credential header accepted (longer is refused unread).
 const MAX_CREDENTIAL_LEN: usize = 512;
@@ -215,9 +214,12 @@ fn one_header<'a>(
 }
 
 fn bearer_token(value: &str) -> Result<&str, UnusableCredential> {
-    match value.trim().split_once(' ') {
+    let value = value.trim();
+    match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
-        None if value.trim().is_empty() => Err(UnusableCredential::Empty),
+        None if value.is_empty() || value.eq_ignore_ascii_case("bearer") => {
+            Err(UnusableCredential::Empty)
+        }
         _ => Err(UnusableCredential::WrongScheme),
     }
 }
@@ -410,8 +412,8 @@ async fn authorize_parts<S: KeyStore, P: KeyProvider>(
         .route_template
         .then(|| parts.extensions.get::<MatchedPath>())
         .flatten();
-    let path = template.map_or(parts.uri.path(), MatchedPath::as_str);
-    let resource_id = clip(path, 200);
+    // Clipped (after credentials are masked) when the record is made.
+    let resource_id = template.map_or(parts.uri.path(), MatchedPath::as_str);
     let format = layer.palisade.keys_unchecked().format();
     let credential = match (
         credential(headers, &layer.key_header, |t| format.parse(t).is_ok()),

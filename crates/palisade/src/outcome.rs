@@ -13,9 +13,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use palisade_audit::{AuditError, AuditEvent, DetailValue, Outcome};
+use palisade_audit::{Actor, AuditError, AuditEvent, DetailValue, Outcome, RequestFacts, Resource};
 use palisade_envelope::{EncryptionContext, EnvelopeError, KeyProvider};
-use palisade_tenancy::{Scope, Scoped, TenancyError};
+use palisade_tenancy::{Scope, Scoped, TenancyError, Timestamp};
 use zeroize::Zeroizing;
 
 use crate::authorized::Authorized;
@@ -24,13 +24,21 @@ use crate::trail::{KEY_ID_DETAIL, Trail, clip, scrub};
 
 /// The decision record of one allowed request, and the trail to append its
 /// outcome records to. Shared by every clone of the request's
-/// [`Authorized`].
+/// [`Authorized`]. It keeps only what an outcome record repeats (not the
+/// details map or the record's encoding), so an allowed request pays a few
+/// small allocations for it, not a copy of the whole record.
 pub(crate) struct Link {
     trail: Arc<Trail>,
-    /// The decision record as appended (actor, scope, action, resource,
-    /// request facts are copied into the outcome records).
-    decision: AuditEvent,
+    /// The decision record's UUID, hyphenated lowercase ASCII.
+    decision_id: [u8; 36],
     index: u64,
+    time: Timestamp,
+    scope: Scope,
+    actor: Actor,
+    action: Box<str>,
+    resource: Resource,
+    request: RequestFacts,
+    key_id: Option<DetailValue>,
     /// A `failed` or `denied` outcome has been recorded.
     settled: AtomicBool,
 }
@@ -38,7 +46,7 @@ pub(crate) struct Link {
 impl core::fmt::Debug for Link {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Link")
-            .field("decision", &self.decision.id())
+            .field("decision", &self.decision_id())
             .field("index", &self.index)
             .finish_non_exhaustive()
     }
@@ -52,19 +60,38 @@ fn audit(e: AuditError) -> PalisadeError {
 }
 
 impl Link {
-    pub(crate) fn new(trail: Arc<Trail>, decision: AuditEvent, index: u64) -> Self {
+    /// The link to `decision`, appended at `index` of its tenant's log.
+    pub(crate) fn new(trail: Arc<Trail>, decision: &AuditEvent, index: u64) -> Self {
+        let mut decision_id = [b'0'; 36];
+        decision.id().hyphenated().encode_lower(&mut decision_id);
         Self {
             trail,
-            decision,
+            decision_id,
             index,
+            time: decision.time(),
+            scope: decision.scope(),
+            actor: decision.actor().clone(),
+            action: decision.action().into(),
+            resource: decision.resource().clone(),
+            request: decision.request().clone(),
+            key_id: decision.details().get(KEY_ID_DETAIL).cloned(),
             settled: AtomicBool::new(false),
         }
     }
 
-    /// The decision record as appended (key administration copies its
-    /// request facts and names it by id).
-    pub(crate) fn decision(&self) -> &AuditEvent {
-        &self.decision
+    pub(crate) fn set_index(&mut self, index: u64) {
+        self.index = index;
+    }
+
+    /// The decision record's id (hyphenated lowercase UUID).
+    pub(crate) fn decision_id(&self) -> &str {
+        // Always ASCII (written by `encode_lower`).
+        core::str::from_utf8(&self.decision_id).unwrap_or_default()
+    }
+
+    /// The decision record's request facts (key administration copies them).
+    pub(crate) fn request(&self) -> &RequestFacts {
+        &self.request
     }
 
     /// True once a `failed` or `denied` outcome was recorded.
@@ -73,7 +100,8 @@ impl Link {
     }
 
     /// A record like the decision's (same time, actor, action, resource,
-    /// request facts) in `scope`, with `outcome`, `reason` and `details`.
+    /// request facts, key id) in `scope`, with `outcome`, `reason` and
+    /// `details`.
     fn record(
         &self,
         scope: Scope,
@@ -81,32 +109,31 @@ impl Link {
         reason: Option<&str>,
         details: &mut dyn Iterator<Item = (&str, DetailValue)>,
     ) -> core::result::Result<(), AuditError> {
-        let d = &self.decision;
         let mut ev = AuditEvent::new(
-            d.time(),
+            self.time,
             scope,
-            d.actor().clone(),
-            d.action(),
-            d.resource().clone(),
+            self.actor.clone(),
+            &self.action,
+            self.resource.clone(),
             outcome,
         )?
-        .with_request(d.request().clone())
-        .with_detail("decision_id", DetailValue::Str(d.id().to_string()))?;
-        if scope == d.scope() {
+        .with_request(self.request.clone())
+        .with_detail(
+            "decision_id",
+            DetailValue::Str(self.decision_id().to_owned()),
+        )?;
+        if scope == self.scope {
             let index = i64::try_from(self.index).unwrap_or(i64::MAX);
             ev = ev.with_detail("decision_index", DetailValue::Int(index))?;
         }
-        if let Some(key) = d.details().get(KEY_ID_DETAIL) {
+        if let Some(key) = &self.key_id {
             ev = ev.with_detail(KEY_ID_DETAIL, key.clone())?;
         }
         if let Some(r) = reason {
             ev = ev.with_reason(clip(&scrub(r), 512))?;
         }
+        // The log's redactor masks secret-looking detail names and values.
         for (name, value) in details {
-            let value = match value {
-                DetailValue::Str(s) => DetailValue::Str(scrub(&s).into_owned()),
-                other => other,
-            };
             ev = ev.with_detail(name, value)?;
         }
         self.trail.log.append(ev)?;
@@ -123,7 +150,7 @@ impl Link {
         reason: Option<&str>,
         details: &mut dyn Iterator<Item = (&str, DetailValue)>,
     ) -> Result<()> {
-        self.record(self.decision.scope(), outcome, reason, details)
+        self.record(self.scope, outcome, reason, details)
             .map_err(audit)
     }
 
@@ -133,7 +160,7 @@ impl Link {
     fn cross_tenant(&self, owner: Scope, accessor: Scope, what: &str) {
         let reason = format!(
             "cross_tenant: {what} owned by `{owner}` refused to `{}` acting in `{accessor}`",
-            self.decision.actor().principal()
+            self.actor.principal()
         );
         let decision = || ("decision", DetailValue::Str("cross_tenant".to_owned()));
         let _ = self.record(
@@ -165,9 +192,9 @@ impl<P: KeyProvider> Authorized<P> {
     /// linked to the request's decision record (`decision_id`,
     /// `decision_index`), with the decision's time, actor, action, resource
     /// and request facts. Call it before sending the response. `details`
-    /// names follow the audit rules (`a-z 0-9 _ . -`); string values are
-    /// scrubbed of credentials and the log's redactor runs as for every
-    /// record. With the axum layer, a 4xx/5xx response is recorded as
+    /// names follow the audit rules (`a-z 0-9 _ . -`); the log's redactor
+    /// runs on them as on every record (secret-looking names and
+    /// credential-looking values are masked). With the axum layer, a 4xx/5xx response is recorded as
     /// `failed` for you unless the handler recorded `failed`/`denied`.
     ///
     /// # Errors

@@ -34,9 +34,6 @@ pub const UNATTRIBUTED: TenantId = TenantId::from_bytes([0; 16]);
 /// is one the default redactor keeps (`key` alone is masked).
 pub(crate) const KEY_ID_DETAIL: &str = "key_id";
 
-/// What replaces a credential-looking token in free text.
-const MASK: &str = "[redacted]";
-
 /// One decision to record.
 pub(crate) struct Decision<'a> {
     pub(crate) principal: &'a Principal,
@@ -101,39 +98,14 @@ pub(crate) fn action_name(permission: &str) -> String {
     permission.replace(':', ".")
 }
 
-/// `text` with every credential-looking token replaced by `[redacted]`
-/// (tokens split at `/ ? & = , ; : ( ) < >`, quotes and whitespace); the whole text
-/// becomes `[redacted]` when a credential spans tokens (`Bearer …`).
-/// Borrowed, without allocating, when nothing looks like a credential.
+/// `text` with every credential replaced by `[redacted]` (palisade-audit's
+/// [`DefaultRedactor::mask_credentials`]: a Palisade key keeps its public
+/// display form, so the key id stays traceable). The log applies its own
+/// redactor to these fields too; the facade masks *before* clipping a text
+/// to its length limit, so a key cut in half by the clip cannot slip past
+/// the log's detection. Borrows when there is nothing to mask.
 pub(crate) fn scrub(text: &str) -> Cow<'_, str> {
-    if !DefaultRedactor::looks_like_credential(text) {
-        return Cow::Borrowed(text);
-    }
-    let is_sep = |c: char| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                '/' | '?' | '&' | '=' | ',' | ';' | ':' | '"' | '\'' | '(' | ')' | '<' | '>' | '`'
-            )
-    };
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while !rest.is_empty() {
-        let end = rest.find(is_sep).unwrap_or(rest.len());
-        let (token, tail) = rest.split_at(end);
-        if DefaultRedactor::looks_like_credential(token) {
-            out.push_str(MASK);
-        } else {
-            out.push_str(token);
-        }
-        let sep_len = tail.chars().next().map_or(0, char::len_utf8);
-        out.push_str(tail.get(..sep_len).unwrap_or_default());
-        rest = tail.get(sep_len..).unwrap_or_default();
-    }
-    if DefaultRedactor::looks_like_credential(&out) {
-        return Cow::Borrowed(MASK);
-    }
-    Cow::Owned(out)
+    DefaultRedactor::mask_credentials(text)
 }
 
 pub(crate) fn clip(s: &str, max: usize) -> &str {
@@ -160,8 +132,10 @@ fn facts(req: &Request<'_>) -> RequestFacts {
 }
 
 fn resource(req: &Request<'_>) -> Result<Resource, AuditError> {
-    let id = scrub(clip(req.resource_id, 256));
-    Resource::new(req.resource_kind, &id).or_else(|_| Resource::new(req.resource_kind, "-"))
+    // Masked before clipping, so a key cut by the limit cannot slip through.
+    let id = scrub(req.resource_id);
+    Resource::new(req.resource_kind, clip(&id, 256))
+        .or_else(|_| Resource::new(req.resource_kind, "-"))
 }
 
 /// The actor of a record: staff always with a reason (the audit crate
@@ -244,9 +218,12 @@ impl Trail {
         req: &Request<'_>,
     ) -> Result<Arc<Link>, AuditError> {
         let ev = self.event(d, req)?;
-        let template = ev.clone();
+        // Built before the append consumes the event; the index is known
+        // only after it (a failed append drops the link).
+        let mut link = Link::new(Arc::clone(self), &ev, 0);
         let Receipt { index, .. } = self.log.append(ev)?;
-        Ok(Arc::new(Link::new(Arc::clone(self), template, index)))
+        link.set_index(index);
+        Ok(Arc::new(link))
     }
 
     /// Record a refused credential (best effort: the request is refused

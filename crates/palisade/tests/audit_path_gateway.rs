@@ -347,3 +347,63 @@ async fn gateway_scenario_through_the_layer_leaves_every_record_in_the_right_log
             .map(str::to_owned)
     );
 }
+
+#[tokio::test]
+async fn every_unusable_credential_header_is_refused_counted_and_recorded_by_the_layer() {
+    let w = world_with(PalisadeConfig::default());
+    let p = w.palisade.clone();
+    let app: Router = Router::new()
+        .route("/inbox", get(inbox))
+        .route_layer(PalisadeLayer::new(p.clone(), "inbox:read"));
+    let long = format!("Bearer {}", "x".repeat(600));
+    let opaque = axum::http::HeaderValue::from_bytes(b"Bearer \xffkey").unwrap();
+    let cases: [(&str, Vec<(&str, axum::http::HeaderValue)>); 6] = [
+        (
+            "wrong_scheme",
+            vec![("authorization", "Basic YTpi".parse().unwrap())],
+        ),
+        ("empty", vec![("authorization", "Bearer".parse().unwrap())]),
+        ("empty", vec![("x-api-key", "  ".parse().unwrap())]),
+        ("too_long", vec![("authorization", long.parse().unwrap())]),
+        ("unreadable", vec![("authorization", opaque)]),
+        (
+            "two_credentials",
+            vec![
+                ("x-api-key", "a".parse().unwrap()),
+                ("x-api-key", "b".parse().unwrap()),
+            ],
+        ),
+    ];
+    for (i, (_, headers)) in cases.iter().enumerate() {
+        let mut req = Request::builder()
+            .uri("/inbox")
+            .body(Body::empty())
+            .unwrap();
+        for (k, v) in headers {
+            req.headers_mut().append(*k, v.clone());
+        }
+        let peer: SocketAddr = format!("198.51.100.{}:1", 10 + i).parse().unwrap();
+        req.extensions_mut().insert(ConnectInfo(peer));
+        let resp = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "case {i}");
+    }
+    let evs = events(&p, UNATTRIBUTED, Timestamp::now());
+    assert_eq!(evs.len(), cases.len(), "{evs:#?}");
+    for (ev, (code, _)) in evs.iter().zip(&cases) {
+        assert!(reason(ev).contains(code), "{code}: {}", reason(ev));
+        assert_eq!(detail(ev, "decision").as_deref(), Some("invalid_key"));
+    }
+    // Counted against the budget: the 21st unusable header from one address is a 429.
+    let mut last = StatusCode::OK;
+    for _ in 0..21 {
+        let mut req = Request::builder()
+            .uri("/inbox")
+            .header("authorization", "Basic YTpi")
+            .body(Body::empty())
+            .unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo("192.0.2.99:1".parse::<SocketAddr>().unwrap()));
+        last = app.clone().oneshot(req).await.unwrap().status();
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -177,21 +177,29 @@ fn resource_ids_user_agents_and_reasons_are_scrubbed_of_credentials() {
     .facts(facts);
     let d = w.palisade.authorize(&refused).unwrap_err();
     assert_eq!(d.reason(), DenyReason::OriginNotAllowed);
+    // The key keeps its public display form (up to its key id); the secret goes.
+    let bob_id = key_id_of(&w.palisade, &w.bob_key);
+    let end = w.bob_key.find(&bob_id).unwrap() + bob_id.len();
+    let (shown, secret) = w.bob_key.split_at(end);
     let evs = events(&w.palisade, w.acme, at(10));
     assert_eq!(evs.len(), 2);
     for ev in &evs {
         let text = ev.to_string();
-        assert!(!text.contains(&w.bob_key), "{text}");
+        assert!(!text.contains(secret), "{text}");
         assert_eq!(
             ev.pointer("/resource/uid").and_then(|v| v.as_str()),
-            Some("/v1/keys/[redacted]")
+            Some(format!("/v1/keys/{shown}[redacted]").as_str())
         );
         assert_eq!(
             ev.pointer("/request/user_agent").and_then(|v| v.as_str()),
-            Some("curl/8.5 ([redacted])")
+            Some(format!("curl/8.5 ({shown}[redacted])").as_str())
         );
     }
-    assert!(reason(&evs[1]).contains("https://evil.example/[redacted]"));
+    assert!(
+        reason(&evs[1]).contains(&format!("https://evil.example/{shown}[redacted]")),
+        "{}",
+        reason(&evs[1])
+    );
 }
 
 #[test]
@@ -284,4 +292,58 @@ fn a_cross_tenant_open_sealed_is_recorded_in_the_owners_log() {
     let evs = events(&w.palisade, w.globex, at(10));
     assert_eq!(evs.len(), 1);
     assert_eq!(detail(&evs[0], "decision").as_deref(), Some("cross_tenant"));
+}
+
+#[test]
+fn a_key_cut_by_the_reason_length_limit_leaks_no_part_of_its_secret() {
+    let w = world();
+    let bob_id = key_id_of(&w.palisade, &w.bob_key);
+    let end = w.bob_key.find(&bob_id).unwrap() + bob_id.len();
+    let secret = &w.bob_key[end..];
+    // The key straddles the 512-byte limit of the recorded reason.
+    let origin = format!("https://e.example/{}{}", "a".repeat(434), w.bob_key);
+    let facts = RequestFacts {
+        origin: Some(&origin),
+        ..RequestFacts::default()
+    };
+    let d = w
+        .palisade
+        .authorize(&key_req(&w.alice_key, "inbox:read", at(1)).facts(facts))
+        .unwrap_err();
+    assert_eq!(d.reason(), DenyReason::OriginNotAllowed);
+    let evs = events(&w.palisade, w.acme, at(10));
+    let text = evs[0].to_string();
+    assert!(reason(&evs[0]).len() <= 512);
+    for i in 0..secret.len() - 6 {
+        assert!(
+            !text.contains(&secret[i..i + 6]),
+            "secret fragment in {text}"
+        );
+    }
+}
+
+#[test]
+fn a_key_cut_by_the_resource_id_length_limit_leaks_no_part_of_its_secret() {
+    let w = world();
+    let bob_id = key_id_of(&w.palisade, &w.bob_key);
+    let end = w.bob_key.find(&bob_id).unwrap() + bob_id.len();
+    let secret = &w.bob_key[end..];
+    // The key straddles the 256-byte limit of the recorded resource id.
+    let path = format!("/v1/{}/{}", "a".repeat(220), w.bob_key);
+    let req = Request::new(
+        Credential::ApiKey(&w.alice_key),
+        "inbox:read",
+        "key",
+        &path,
+        at(1),
+    );
+    w.palisade.authorize(&req).unwrap();
+    let evs = events(&w.palisade, w.acme, at(10));
+    let text = evs[0].to_string();
+    for i in 0..secret.len() - 6 {
+        assert!(
+            !text.contains(&secret[i..i + 6]),
+            "secret fragment in {text}"
+        );
+    }
 }
