@@ -5,11 +5,13 @@ use crate::checkpoint::Checkpoint;
 use crate::default_redactor::DefaultRedactor;
 use crate::error::{AuditError, Result};
 use crate::event::AuditEvent;
+use crate::findings::Report;
 use crate::keys::{CheckpointSigner, KeyId, Keyring, VerifyKey};
 use crate::log::{CheckpointPolicy, Receipt, TenantLog};
 use crate::publish::CheckpointPublisher;
 use crate::redact::Redactor;
 use crate::sink::{AuditSink, MemorySink, Resume};
+use crate::verify::{VerifyOptions, verify_with};
 use palisade_tenancy::{TenantId, Timestamp};
 use std::collections::HashMap;
 use std::io::Write;
@@ -78,6 +80,9 @@ impl AuditLog {
     /// default redactor and checkpoint policy.
     #[must_use]
     pub fn new(factory: Box<dyn SinkFactory>, signer: CheckpointSigner) -> Self {
+        let mut keys = Keyring::new();
+        // A fresh keyring has no entry to conflict with.
+        let _ = keys.insert(signer.key_id().clone(), signer.verify_key());
         Self {
             tenants: RwLock::new(HashMap::new()),
             factory,
@@ -85,7 +90,7 @@ impl AuditLog {
             signer: RwLock::new(Arc::new(signer)),
             redactor: Arc::new(DefaultRedactor),
             policy: CheckpointPolicy::default(),
-            keys: RwLock::new(Keyring::new()),
+            keys: RwLock::new(keys),
             publisher: None,
         }
     }
@@ -98,9 +103,21 @@ impl AuditLog {
         self
     }
 
+    /// Verify `export` with this log's keyring: the keys of every signer
+    /// this handle has used, and those added with
+    /// [`AuditLog::add_verify_key`] (see [`crate::verify_with`]).
+    #[must_use]
+    pub fn verify_export(&self, export: &[u8], opts: &VerifyOptions) -> Report {
+        verify_with(
+            export,
+            &self.keys.read().unwrap_or_else(PoisonError::into_inner),
+            opts,
+        )
+    }
+
     /// Accept stored checkpoints signed by `key` (an earlier signing key)
-    /// when a tenant's stored log is resumed. The current signer's key is
-    /// always accepted. Without the earlier keys, resuming a log they
+    /// when a tenant's stored log is resumed, and in
+    /// [`AuditLog::verify_export`]. The signers' own keys are always accepted. Without the earlier keys, resuming a log they
     /// signed is refused ([`AuditError::ResumeRefused`], unknown key).
     ///
     /// # Errors
@@ -256,14 +273,11 @@ impl AuditLog {
                 key_id: signer.key_id().as_str().to_owned(),
             });
         }
+        // Exports will hold checkpoints of the new key (the old one stays).
+        self.add_verify_key(signer.key_id().clone(), signer.verify_key())?;
         used.push(signer.key_id().clone());
         let signer = Arc::new(signer);
-        let old = core::mem::replace(
-            &mut *self.signer.write().unwrap_or_else(PoisonError::into_inner),
-            Arc::clone(&signer),
-        );
-        // Tenants opened later hold checkpoints of the old key.
-        self.add_verify_key(old.key_id().clone(), old.verify_key())?;
+        *self.signer.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&signer);
         let mut first = Ok(());
         for t in logs {
             let r = t

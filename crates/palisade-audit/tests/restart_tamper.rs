@@ -250,3 +250,46 @@ fn a_cut_at_a_checkpoint_is_reported_against_published_checkpoints() {
     );
     assert!(lines(&export)[f.line as usize - 1].starts_with(b"{\"record\":{\"index\":4,"));
 }
+
+/// Restarting with a new signing key: the stored checkpoints of the old key
+/// must be vouched for (`add_verify_key`), and an unsigned tail written
+/// under the old key cannot be continued by the new one.
+#[test]
+fn restart_with_a_rotated_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let published = dir.path().join("published.jsonl");
+    first_run(dir.path(), &published);
+    let next = || CheckpointSigner::hmac(KeyId::new("k2").unwrap(), &[0x0d; 32]).unwrap();
+    // The tail (records 8, 9) carries MACs under k1's secret.
+    let log = open(dir.path(), next(), &published);
+    log.add_verify_key(KeyId::new("k1").unwrap(), signer().verify_key())
+        .unwrap();
+    assert!(matches!(
+        log.append(sample_event(tenant(1), 50)),
+        Err(AuditError::ResumeRefused {
+            line: 12,
+            problem: Problem::UnauthenticatedRecord,
+            ..
+        })
+    ));
+    // Sealed by the old key first, the log continues under the new one,
+    // once the old key is known.
+    let old = open(dir.path(), signer(), &published);
+    old.checkpoint(tenant(1), now(2)).unwrap();
+    drop(old);
+    let log = open(dir.path(), next(), &published);
+    assert!(matches!(
+        log.append(sample_event(tenant(1), 50)),
+        Err(AuditError::ResumeRefused {
+            problem: Problem::UnknownKey { .. },
+            ..
+        })
+    ));
+    log.add_verify_key(KeyId::new("k1").unwrap(), signer().verify_key())
+        .unwrap();
+    assert_eq!(log.append(sample_event(tenant(1), 50)).unwrap().index, 10);
+    let mut export = Vec::new();
+    log.export(tenant(1), now(3), &mut export).unwrap();
+    let r = log.verify_export(&export, &VerifyOptions::new(tenant(1)));
+    assert!(r.is_ok(), "{:?}", r.problem);
+}
