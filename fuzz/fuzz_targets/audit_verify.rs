@@ -1,5 +1,5 @@
 #![no_main]
-//! The offline verifier, the canonical record decoder and the proof decoders
+//! The offline verifier, the published-checkpoints reader, the canonical record decoder and the proof decoders
 //! on arbitrary bytes: never panic; whatever decodes re-encodes to the same
 //! bytes (the encodings are canonical).
 use palisade_audit::{
@@ -27,6 +27,14 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         },
     );
     assert!(strict.records <= data.len() as u64 && lax.records <= data.len() as u64);
+    // The published-checkpoints reader, and verification against what it read.
+    if let Ok(published) = palisade_audit::read_published(data) {
+        let opts = VerifyOptions {
+            published,
+            ..VerifyOptions::new(tenant)
+        };
+        let _ = verify_with(data, &keys, &opts);
+    }
 
     if let Ok((index, event)) = decode_record(data) {
         let mut again = Vec::new();
