@@ -94,7 +94,9 @@ impl Link {
         &self.request
     }
 
-    /// True once a `failed` or `denied` outcome was recorded.
+    /// True once a `failed` or `denied` outcome was recorded (read by the
+    /// axum layer only).
+    #[cfg(feature = "axum")]
     pub(crate) fn settled(&self) -> bool {
         self.settled.load(Ordering::Acquire)
     }
