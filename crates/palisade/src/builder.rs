@@ -5,9 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use palisade_apikey::{ApiKeys, KeyFormat, KeyStore, MemoryStore, Pepper, PepperSet};
-use palisade_audit::{
-    AuditLog, CheckpointSigner, FsyncPolicy, JsonlDir, Keyring, MemorySinks, SinkFactory,
-};
+use palisade_audit::{AuditLog, CheckpointSigner, FsyncPolicy, JsonlDir, MemorySinks, SinkFactory};
 use palisade_envelope::{Envelope, Kek, KeyProvider, LocalKeyring};
 use secrecy::SecretSlice;
 
@@ -250,9 +248,6 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
             Some(s) => s,
             None => Self::signer(cfg)?,
         };
-        let verify_keys = Keyring::new()
-            .with(signer.key_id().clone(), signer.verify_key())
-            .map_err(component("audit"))?;
         let sinks: Box<dyn SinkFactory> = match (self.sinks, &cfg.audit_dir) {
             (Some(s), _) => s,
             (None, Some(dir)) => {
@@ -289,7 +284,6 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
             policy,
             trail: Arc::new(Trail::new(
                 AuditLog::new(sinks, signer),
-                verify_keys,
                 i64::from(cfg.rate_limits.suppression_window_seconds).saturating_mul(1000),
             )),
             limiter,

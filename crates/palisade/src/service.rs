@@ -211,13 +211,13 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
         id: palisade_audit::KeyId,
         key: palisade_audit::VerifyKey,
     ) -> Result<()> {
+        // One keyring, the log's own: it checks stored checkpoints when a
+        // tenant's file is resumed and verifies exports, so a key added
+        // here also lets a restart continue a log an earlier key signed.
         self.inner
             .trail
-            .verify_keys
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(id, key)
-            .map(|_| ())
+            .log
+            .add_verify_key(id, key)
             .map_err(|e| crate::PalisadeError::Component {
                 component: "audit",
                 message: e.to_string(),
@@ -252,13 +252,10 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
     /// Another tenant's export is reported (`Problem::WrongTenant`), never OK.
     #[must_use]
     pub fn verify_audit(&self, tenant: TenantId, export: &[u8]) -> palisade_audit::Report {
-        let keys = self
-            .inner
+        self.inner
             .trail
-            .verify_keys
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        palisade_audit::verify(export, &keys, tenant)
+            .log
+            .verify_export(export, &palisade_audit::VerifyOptions::new(tenant))
     }
 
     /// The rate-limit backend (e.g. to call

@@ -15,8 +15,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use palisade_audit::{
-    Actor, AuditError, AuditEvent, AuditLog, DefaultRedactor, DetailValue, Keyring, Outcome,
-    Receipt, RequestFacts, Resource,
+    Actor, AuditError, AuditEvent, AuditLog, DefaultRedactor, DetailValue, Outcome, Receipt,
+    RequestFacts, Resource,
 };
 use palisade_tenancy::{Principal, PrincipalKind, Scope, TenantId};
 
@@ -85,11 +85,10 @@ impl<'a> Decision<'a> {
     }
 }
 
-/// The audit log, the keys that verify its checkpoints, and the windows of
-/// refusals counted rather than recorded one by one.
+/// The audit log (whose keyring verifies its checkpoints) and the windows
+/// of refusals counted rather than recorded one by one.
 pub(crate) struct Trail {
     pub(crate) log: AuditLog,
-    pub(crate) verify_keys: std::sync::RwLock<Keyring>,
     pub(crate) suppress: Suppressor,
 }
 
@@ -160,12 +159,11 @@ pub(crate) fn denial_reason(denial: &Denial) -> String {
 }
 
 impl Trail {
-    /// A trail over `log`, verified with `verify_keys`, summarising
-    /// over-budget refusals per window of `window_ms`.
-    pub(crate) fn new(log: AuditLog, verify_keys: Keyring, window_ms: i64) -> Self {
+    /// A trail over `log`, summarising over-budget refusals per window of
+    /// `window_ms`.
+    pub(crate) fn new(log: AuditLog, window_ms: i64) -> Self {
         Self {
             log,
-            verify_keys: std::sync::RwLock::new(verify_keys),
             suppress: Suppressor::new(window_ms),
         }
     }

@@ -373,3 +373,87 @@ fn builder_options_and_sharing() {
         Err(PalisadeError::Config { .. })
     ));
 }
+
+/// A restart with a new audit signing key continues the tenants' files that
+/// the old key signed once the old key is added with
+/// `add_audit_verify_key` (the log's own keyring checks stored checkpoints
+/// on resume); without it the resume is refused and nothing is appended.
+#[test]
+fn restart_with_rotated_audit_key_resumes_after_add_audit_verify_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let pepper = write("pepper", &"ab".repeat(32));
+    let old_key = write("old_key", &"ef".repeat(32));
+    let new_key = write("new_key", &"12".repeat(32));
+    let policy_file = write(
+        "policy.toml",
+        "version = 1\npermissions = [\"inbox:read\"]\n",
+    );
+    let audit_dir = dir.path().join("audit").to_string_lossy().into_owned();
+    let config = |key_id: &str, key_file: &str| {
+        PalisadeConfig::from_toml_str(&format!(
+            r#"
+            policy_path = "{policy_file}"
+            audit_dir = "{audit_dir}"
+            [secrets]
+            peppers = [{{ version = 1, source = {{ file = "{pepper}" }} }}]
+            audit_signing_key = {{ id = "{key_id}", source = {{ file = "{key_file}" }} }}
+        "#
+        ))
+        .unwrap()
+    };
+    let t = TenantId::new_v7();
+    let touch = |p: &Palisade, ms: i64| {
+        let key = p
+            .keys_unchecked()
+            .issue(
+                NewKey::new(Scope::tenant(t), "k")
+                    .scopes(["inbox:read"])
+                    .unwrap(),
+                at(ms),
+            )
+            .unwrap();
+        // Denied by the policy (it binds nobody), recorded in t's log.
+        let _ = p.authorize(&key_req(key.expose_secret(), "inbox:read", at(ms + 1)));
+        p.export_audit(t, at(ms + 2))
+    };
+
+    let first = Palisade::builder(config("audit-2026", &old_key))
+        .build()
+        .unwrap();
+    touch(&first, 0).unwrap();
+    drop(first);
+
+    // New signing key, old key not given: the stored log is not continued.
+    let refused = Palisade::builder(config("audit-2027", &new_key))
+        .build()
+        .unwrap();
+    assert!(touch(&refused, 10).is_err());
+    drop(refused);
+
+    // New signing key plus the old one as a verify key: resumed, both
+    // signers' checkpoints in one export that verifies.
+    let second = Palisade::builder(config("audit-2027", &new_key))
+        .build()
+        .unwrap();
+    second
+        .add_audit_verify_key(
+            palisade::audit::KeyId::new("audit-2026").unwrap(),
+            // The configured signing key is an Ed25519 seed: its public key.
+            palisade::audit::CheckpointSigner::ed25519(
+                palisade::audit::KeyId::new("audit-2026").unwrap(),
+                &[0xef; 32],
+            )
+            .verify_key(),
+        )
+        .unwrap();
+    let export = touch(&second, 20).unwrap();
+    let text = String::from_utf8(export.clone()).unwrap();
+    assert!(text.contains("audit-2026") && text.contains("audit-2027"));
+    let report = second.verify_audit(t, &export);
+    assert!(report.is_ok(), "{:?}", report.problem);
+}
