@@ -24,7 +24,8 @@ use palisade_redis::{ClockSource, FailurePolicy, RedisLimiter};
 use common::{Tenant, cleanup, config, connect, key, prefix, redis_url};
 
 const REPLICAS: usize = 4;
-const RUN: Duration = Duration::from_secs(3);
+/// How long each fleet hammers (the issue asks for 10 s; bounded, stops by itself).
+const RUN: Duration = Duration::from_secs(10);
 const RATE: u64 = 200;
 const BURST: u64 = 50;
 

@@ -46,6 +46,7 @@ pub struct PalisadeBuilder<S = MemoryStore, P = LocalKeyring> {
     now: Option<palisade_tenancy::Timestamp>,
     grants: Option<Arc<dyn GrantStore>>,
     rate_limits: Option<Arc<dyn RateLimitBackend>>,
+    publisher: Option<Arc<dyn palisade_audit::CheckpointPublisher>>,
 }
 
 impl Palisade {
@@ -63,6 +64,7 @@ impl Palisade {
             now: None,
             grants: None,
             rate_limits: None,
+            publisher: None,
         }
     }
 }
@@ -100,6 +102,7 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
             now: self.now,
             grants: self.grants,
             rate_limits: self.rate_limits,
+            publisher: self.publisher,
         }
     }
 
@@ -118,6 +121,7 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
             now: self.now,
             grants: self.grants,
             rate_limits: self.rate_limits,
+            publisher: self.publisher,
         }
     }
 
@@ -150,6 +154,19 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
     #[must_use]
     pub fn audit_sinks(mut self, sinks: Box<dyn SinkFactory>) -> Self {
         self.sinks = Some(sinks);
+        self
+    }
+
+    /// Hand every signed audit checkpoint to `publisher` as well (e.g. a
+    /// [`palisade_audit::FilePublisher`] on storage the audit directory's
+    /// writers cannot change, or a witness), so that truncation at a
+    /// checkpoint or a fork is caught by `palisade-audit verify --published`.
+    #[must_use]
+    pub fn audit_publisher(
+        mut self,
+        publisher: Arc<dyn palisade_audit::CheckpointPublisher>,
+    ) -> Self {
+        self.publisher = Some(publisher);
         self
     }
 
@@ -283,7 +300,10 @@ impl<S: KeyStore, P: KeyProvider> PalisadeBuilder<S, P> {
             envelope: Envelope::new(provider),
             policy,
             trail: Arc::new(Trail::new(
-                AuditLog::new(sinks, signer),
+                match self.publisher {
+                    Some(p) => AuditLog::new(sinks, signer).with_publisher(p),
+                    None => AuditLog::new(sinks, signer),
+                },
                 i64::from(cfg.rate_limits.suppression_window_seconds).saturating_mul(1000),
             )),
             limiter,

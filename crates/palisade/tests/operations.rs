@@ -457,3 +457,50 @@ fn restart_with_rotated_audit_key_resumes_after_add_audit_verify_key() {
     let report = second.verify_audit(t, &export);
     assert!(report.is_ok(), "{:?}", report.problem);
 }
+
+/// Every checkpoint the facade's log signs reaches the host's publisher
+/// (`PalisadeBuilder::audit_publisher`), and the published copies are what
+/// `palisade-audit`'s verifier checks an export against.
+#[test]
+fn audit_publisher_receives_every_signed_checkpoint() {
+    use palisade::audit::{CheckpointPublisher, CheckpointSigner, KeyId, Keyring, VerifyOptions};
+    #[derive(Default)]
+    struct Collect(std::sync::Mutex<Vec<Checkpoint>>);
+    impl CheckpointPublisher for Collect {
+        fn publish(&self, checkpoint: &Checkpoint) -> Result<(), AuditError> {
+            self.0.lock().unwrap().push(checkpoint.clone());
+            Ok(())
+        }
+    }
+    let id = KeyId::new("audit-pub").unwrap();
+    let signer = || CheckpointSigner::hmac(id.clone(), &[7; 32]).unwrap();
+    let published = Arc::new(Collect::default());
+    let t = TenantId::new_v7();
+    let p = Palisade::builder(PalisadeConfig::default())
+        .policy_toml("version = 1\npermissions = [\"inbox:read\"]\n")
+        .audit_signer(signer())
+        .audit_publisher(published.clone())
+        .at(at(0))
+        .build()
+        .unwrap();
+    let key = p
+        .keys_unchecked()
+        .issue(
+            NewKey::new(Scope::tenant(t), "k")
+                .scopes(["inbox:read"])
+                .unwrap(),
+            at(0),
+        )
+        .unwrap();
+    let _ = p.authorize(&key_req(key.expose_secret(), "inbox:read", at(1)));
+    let export = p.export_audit(t, at(2)).unwrap();
+    let seen = published.0.lock().unwrap().clone();
+    assert!(!seen.is_empty(), "no checkpoint was published");
+    let keys = Keyring::new()
+        .with(id.clone(), signer().verify_key())
+        .unwrap();
+    let mut opts = VerifyOptions::new(t);
+    opts.published = seen;
+    let report = palisade::audit::verify_with(&export, &keys, &opts);
+    assert!(report.is_ok(), "{:?}", report.problem);
+}
