@@ -88,6 +88,8 @@ mod http_headers;
 #[cfg(feature = "axum")]
 mod http_layer;
 #[cfg(feature = "service")]
+mod outage;
+#[cfg(feature = "service")]
 mod outcome;
 #[cfg(feature = "service")]
 mod policy;

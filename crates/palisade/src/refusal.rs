@@ -70,13 +70,24 @@ impl<S: KeyStore, P: KeyProvider> Palisade<S, P> {
             return self.refuse_staff_owned(c, req, denial);
         }
         if let Rejection::StoreUnavailable { .. } = rejection {
-            // Not the client's fault: no budget spent, recorded as is.
+            // Not the client's fault: no budget spent. Recorded once per
+            // window per receiving log (an outage under load must neither
+            // flood the log nor go unseen); the recorded refusal says how
+            // many were counted, not recorded, since the previous one.
             let denial = Denial::new(reason, format!("API key refused: {rejection}"));
             let scope = claim.as_ref().map(|c| c.scope);
             let actor = claim.as_ref().map(|c| &c.principal);
-            self.inner
-                .trail
-                .record_unauthenticated(actor, scope, req, &denial, &[]);
+            let log = scope.map(|s| s.tenant_id());
+            if let Some(before) = self.inner.trail.outages.admit(log, req.now.unix_millis()) {
+                let suppressed = i64::try_from(before).unwrap_or(i64::MAX);
+                self.inner.trail.record_unauthenticated(
+                    actor,
+                    scope,
+                    req,
+                    &denial,
+                    &[("suppressed_before", DetailValue::Int(suppressed))],
+                );
+            }
             return denial;
         }
         let detail = match (&claim, self.inner.keys.format().parse(text)) {

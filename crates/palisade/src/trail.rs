@@ -90,6 +90,8 @@ impl<'a> Decision<'a> {
 pub(crate) struct Trail {
     pub(crate) log: AuditLog,
     pub(crate) suppress: Suppressor,
+    /// Key-store-outage refusals, recorded once per window per log.
+    pub(crate) outages: crate::outage::OutageWindows,
 }
 
 /// `billing:write` → `billing.write` (audit action names have no `:`).
@@ -165,6 +167,7 @@ impl Trail {
         Self {
             log,
             suppress: Suppressor::new(window_ms),
+            outages: crate::outage::OutageWindows::new(window_ms),
         }
     }
 

@@ -66,7 +66,11 @@ mod remote {
     use palisade::tenancy::TenantId;
 
     #[derive(Default)]
-    pub(crate) struct RemoteStore(pub(crate) MemoryStore);
+    pub(crate) struct RemoteStore(pub(crate) MemoryStore, pub(crate) DownFlag);
+
+    /// When set, every fetch fails as a database that cannot be reached.
+    #[derive(Default)]
+    pub(crate) struct DownFlag(pub(crate) std::sync::atomic::AtomicBool);
 
     /// Pending on the first poll (waking itself), then `value`.
     struct OneRoundTrip<T>(Option<T>, bool);
@@ -99,6 +103,14 @@ mod remote {
             &'a self,
             id: &'a KeyId,
         ) -> BoxFuture<'a, Result<Option<Arc<KeyEntry>>, StoreError>> {
+            if self.1.0.load(std::sync::atomic::Ordering::Relaxed) {
+                return Box::pin(OneRoundTrip(
+                    Some(Err(StoreError::Unavailable {
+                        reason: "connection refused".into(),
+                    })),
+                    false,
+                ));
+            }
             Box::pin(OneRoundTrip(Some(Ok(self.0.lookup(id).found())), false))
         }
         fn fetch_import<'a>(
@@ -161,4 +173,68 @@ async fn a_key_store_miss_is_awaited_by_authorize_async_and_fails_closed_in_auth
     // The async path awaits the fetch and allows.
     let auth = p.authorize_async(&req).await.unwrap();
     assert_eq!(auth.tenant(), acme);
+}
+
+/// A key store that cannot answer fails closed (503) on every request, but
+/// its refusals are recorded once per window, not once per request: the
+/// first refusal of a window is recorded with the number counted (not
+/// recorded) since the previous record.
+#[tokio::test]
+async fn key_store_outage_refusals_are_recorded_once_per_window() {
+    use palisade::apikey::NewKey;
+    use palisade::tenancy::{Scope, TenantId};
+    use palisade::{Palisade, PalisadeConfig, UNATTRIBUTED};
+
+    let acme = TenantId::new_v7();
+    let store = remote::RemoteStore::default();
+    store.1.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    let p = Palisade::builder(PalisadeConfig::default())
+        .key_store(store)
+        .policy_toml(&common::policy(acme, TenantId::new_v7()))
+        .at(at(0))
+        .build()
+        .unwrap();
+    // Stored, but never in memory, and the store's fetch fails: every
+    // verification is "store unavailable".
+    let key = p
+        .keys_unchecked()
+        .issue(
+            NewKey::new(Scope::tenant(acme), "k")
+                .scopes(["inbox:read"])
+                .unwrap(),
+            at(0),
+        )
+        .unwrap();
+    let recorded = |p: &Palisade<remote::RemoteStore>| -> String {
+        [acme, UNATTRIBUTED]
+            .iter()
+            .map(|t| String::from_utf8(p.export_audit(*t, at(600_000)).unwrap()).unwrap())
+            .collect()
+    };
+    for i in 0..50 {
+        let d = p
+            .authorize_async(&key_req(key.expose_secret(), "inbox:read", at(1 + i)))
+            .await
+            .unwrap_err();
+        assert_eq!(d.reason(), DenyReason::Internal);
+    }
+    let text = recorded(&p);
+    assert_eq!(
+        text.matches("key store unavailable").count(),
+        1,
+        "50 refusals, one record: {text}"
+    );
+    assert_eq!(
+        text.matches("\"suppressed_before\"").count(),
+        1,
+        "one record for the whole window: {text}"
+    );
+    // The next window's first refusal is recorded and counts the other 49.
+    let window = i64::from(p.config().rate_limits.suppression_window_seconds) * 1000;
+    let _ = p
+        .authorize_async(&key_req(key.expose_secret(), "inbox:read", at(window + 2)))
+        .await;
+    let text = recorded(&p);
+    assert_eq!(text.matches("\"suppressed_before\"").count(), 2, "{text}");
+    assert!(text.contains("49"), "{text}");
 }
